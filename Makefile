@@ -1,0 +1,64 @@
+# degbridge: set-up, demo and tests on a Debian machine (root, or sudo for apt).
+#   make demo   install what is missing, then run the demo on the bundled airway data
+#   make test   install what is missing (plus test-only R packages), then run the test suite
+# R comes from Debian (CRAN/Bioconductor are not needed); Python packages go to ./.venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DEMO_OUT ?= degbridge-demo
+
+# R and the Bioconductor packages degbridge calls; r-base-dev lets pip build rpy2's fast
+# (API) mode.
+R_CORE := r-base-core r-base-dev r-bioc-limma r-bioc-edger r-cran-statmod
+# Used by the tests only: the ALL microarray data set and reticulate for the from-R test.
+R_TEST := r-bioc-all r-cran-reticulate
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup setup-test r-core r-test python lint bench clean
+
+demo: setup
+	$(VENV)/bin/degbridge demo -o $(DEMO_OUT)
+
+test: setup-test
+	$(PY) -m pytest
+
+setup: r-core python
+setup-test: r-core r-test python
+
+r-core:
+	@if command -v Rscript >/dev/null 2>&1 && Rscript -e 'ok <- all(nzchar(vapply(c("limma", "edgeR", "statmod"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1 \
+	    && [ -f /usr/share/R/include/R.h ]; then \
+	  echo "R with limma, edgeR and statmod: present"; \
+	else \
+	  echo "Installing R and limma/edgeR/statmod from Debian..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(R_CORE); \
+	fi
+
+r-test:
+	@if Rscript -e 'ok <- all(nzchar(vapply(c("ALL", "reticulate"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
+	  echo "R test packages (ALL, reticulate): present"; \
+	else \
+	  echo "Installing R test packages from Debian..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(R_TEST); \
+	fi
+
+# Re-run pip only when pyproject.toml changed, or rpy2 is missing (R must exist first).
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml | r-core
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[r,dev]'
+	$(PY) -c "import rpy2, degbridge; print('degbridge', degbridge.__version__, '/ rpy2', rpy2.__version__)"
+	@touch $@
+
+lint: python
+	$(VENV)/bin/ruff check degbridge tests benchmarks examples
+	$(VENV)/bin/ruff format --check degbridge tests benchmarks examples
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache $(DEMO_OUT)

@@ -1,0 +1,109 @@
+"""degbridge: R's limma from Python, and differential-expression tables as regression problems.
+
+Public API
+----------
+read_table
+    Import a DE table (limma topTable, GEO2R export, any CSV/TSV with those columns).
+run_limma
+    Run R's limma (log-expression, voom, limma-trend) through rpy2 on a matrix or AnnData.
+compare
+    Compare scikit-learn regressors that predict a DE column (logFC, B...) from per-gene
+    features, with cross-validation, importances and a leakage audit.
+tl
+    scverse-style verbs on AnnData: ``tl.limma``, ``tl.compare``, ``tl.pseudobulk``.
+
+Importing degbridge does not start R or import scikit-learn; each starts on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from ._exceptions import (
+    ColumnAliasWarning,
+    DataWarning,
+    DegbridgeWarning,
+    ExcelDateWarning,
+    InputFileNotFoundError,
+    LeakageWarning,
+    RError,
+    RNotAvailableError,
+    RWarning,
+)
+from .table import CANONICAL, DETable, read_matrix, read_table
+
+try:
+    __version__ = version("degbridge")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0.0.0+unknown"
+
+# name -> module that defines it; imported on first access (PEP 562) to keep import light
+_LAZY = {
+    "run_limma": ".limma",
+    "DEResults": ".limma",
+    "compare": ".compare",
+    "Comparison": ".compare",
+    "MODELS": ".compare",
+    "expression_features": ".features",
+    "pseudobulk": ".anndata",
+    "annotate": ".anndata",
+    "to_r": ".handback",
+    "r_script_path": ".r",
+    "r_available": ".r",
+    "tl": ".tl",
+}
+
+__all__ = [
+    "CANONICAL",
+    "MODELS",
+    "ColumnAliasWarning",
+    "Comparison",
+    "DEResults",
+    "DETable",
+    "DataWarning",
+    "DegbridgeWarning",
+    "ExcelDateWarning",
+    "InputFileNotFoundError",
+    "LeakageWarning",
+    "RError",
+    "RNotAvailableError",
+    "RWarning",
+    "__version__",
+    "annotate",
+    "compare",
+    "expression_features",
+    "pseudobulk",
+    "r_available",
+    "r_script_path",
+    "read_matrix",
+    "read_table",
+    "run_limma",
+    "tl",
+    "to_r",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = import_module(_LAZY[name], __name__)
+        value = module if name == "tl" else getattr(module, name)
+        globals()[name] = value
+        return value
+    msg = f"module 'degbridge' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import tl
+    from .anndata import annotate, pseudobulk
+    from .compare import MODELS, Comparison, compare
+    from .features import expression_features
+    from .handback import to_r
+    from .limma import DEResults, run_limma
+    from .r import r_available, r_script_path

@@ -1,0 +1,31 @@
+"""Real data bundled with degbridge (see ``degbridge/data/README.md`` for provenance)."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+import pandas as pd
+
+from .table import read_matrix
+
+__all__ = ["airway"]
+
+
+def airway() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The airway RNA-seq experiment (Himes et al. 2014, GEO GSE52778).
+
+    Returns
+    -------
+    counts
+        Raw gene counts, 38,694 Ensembl genes × 8 samples (float, integer-valued).
+    samples
+        One row per sample (index = sample ID) with ``celltype`` (4 cell lines) and ``dex``
+        (``control``/``treated``). The natural design is ``"~ celltype + dex"``.
+    """
+    root = importlib.resources.files("degbridge").joinpath("data")
+    with importlib.resources.as_file(root.joinpath("airway_counts.tsv.gz")) as path:
+        counts = read_matrix(path)
+    with importlib.resources.as_file(root.joinpath("airway_samples.tsv")) as path:
+        samples = pd.read_csv(path, sep="\t", dtype=str).set_index("id")
+    samples.index.name = None
+    return counts, samples

@@ -1,0 +1,718 @@
+"""Design matrices and contrasts, built in Python so that R only ever receives numbers.
+
+* :func:`design_from_groups` — one label per sample → ``~ 0 + group``, one column per level
+  (named by the level, as in ``colnames(design) <- levels(group)`` in limma's guide).
+* :func:`design_from_formula` — a formula over a sample table (``"~ celltype + dex"``),
+  encoded by formulaic with treatment contrasts; columns are named as R's ``model.matrix``
+  names them (``(Intercept)``, ``celltypeN61311``, ``dextreated``, ``dextreated:age``).
+* :func:`parse_contrast` — ``"treated - control"``, ``"(A + B)/2 - C"`` or a coefficient
+  name → a numeric vector over the design columns.
+
+Security: formulaic evaluates Python inside formulas, and R's ``model.matrix`` and
+``makeContrasts`` evaluate R. Formulas are therefore tokenised here first: only column names of
+the sample table, the operators ``~ + - : * ( )``, the numbers ``0`` and ``1`` and the
+transform ``factor(column)`` are accepted; the formula given to formulaic is rebuilt from those
+tokens with placeholder variable names, so no user text reaches it. Contrasts are parsed here
+into numbers; only names of design columns are accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Design",
+    "contrast_matrix",
+    "design_from_formula",
+    "design_from_groups",
+    "design_from_matrix",
+    "parse_contrast",
+    "validate_formula",
+]
+
+ALLOWED_TRANSFORMS = ("factor",)
+
+
+@dataclass
+class Design:
+    """A numeric design matrix with R-style column names.
+
+    Attributes
+    ----------
+    matrix
+        ``n_samples × n_coefficients`` float array.
+    columns
+        Coefficient names (``model.matrix`` style).
+    samples
+        Sample IDs, in the row order of ``matrix``.
+    formula
+        The formula, when the design came from one (``"~0 + group"`` for groups).
+    factors
+        For each factor in the design, its levels in order (the first is the reference).
+    """
+
+    matrix: np.ndarray
+    columns: list[str]
+    samples: list[str]
+    formula: str | None = None
+    factors: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The design as a samples × coefficients DataFrame."""
+        return pd.DataFrame(self.matrix, index=pd.Index(self.samples), columns=self.columns)
+
+    @property
+    def df_residual(self) -> int:
+        return int(self.matrix.shape[0] - np.linalg.matrix_rank(self.matrix))
+
+
+# ---------------------------------------------------------------------------------------
+# groups
+# ---------------------------------------------------------------------------------------
+
+
+def design_from_groups(
+    groups: Sequence | pd.Series | pd.Categorical, samples: Sequence[str]
+) -> Design:
+    """``~ 0 + group``: one indicator column per group level, named by the level.
+
+    ``groups`` is one label per sample (aligned by name when it is a Series indexed by sample
+    IDs). Levels are in sorted order, or in category order for a categorical.
+    """
+    samples = [str(s) for s in samples]
+    labels = _align_vector(groups, samples, "groups")
+    if labels.isna().any():
+        bad = [samples[i] for i in np.flatnonzero(labels.isna().to_numpy())[:5]]
+        msg = f"groups has missing labels for samples {bad}"
+        raise ValueError(msg)
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        levels = [str(c) for c in labels.cat.categories if (labels == c).any()]
+        labels = labels.astype(str)
+    else:
+        labels = labels.astype(str)
+        levels = sorted(labels.unique())
+    if len(levels) < 2:
+        msg = f"groups has a single level {levels}: a comparison needs at least two groups"
+        raise ValueError(msg)
+    sizes = labels.value_counts()
+    if (sizes == 1).all():
+        msg = (
+            f"groups has no replication: every group ({', '.join(levels)}) has a single sample, "
+            "so limma cannot estimate the variance"
+        )
+        raise ValueError(msg)
+    matrix = np.column_stack([(labels == lev).to_numpy(dtype=float) for lev in levels])
+    return Design(matrix, list(levels), samples, "~0 + group", {"group": list(levels)})
+
+
+def _align_vector(values, samples: list[str], what: str) -> pd.Series:
+    if isinstance(values, pd.Series) and not isinstance(values.index, pd.RangeIndex):
+        index = values.index.astype(str)
+        if set(index) == set(samples) and len(index) == len(samples):
+            aligned = pd.Series(values.array, index=index).loc[samples]
+            return aligned.reset_index(drop=True)
+        missing = sorted(set(samples) - set(index))[:5]
+        extra = sorted(set(index) - set(samples))[:5]
+        msg = (
+            f"{what} is indexed by names that do not match the samples: "
+            f"missing {missing}, unknown {extra}"
+        )
+        raise ValueError(msg)
+    values = pd.Series(
+        pd.Categorical(values) if isinstance(values, pd.Categorical) else list(values)
+    )
+    if len(values) != len(samples):
+        msg = f"{what} has {len(values)} labels but there are {len(samples)} samples"
+        raise ValueError(msg)
+    return values
+
+
+# ---------------------------------------------------------------------------------------
+# sample tables
+# ---------------------------------------------------------------------------------------
+
+
+def align_samples(
+    samples: pd.DataFrame, sample_ids: Sequence[str], *, positional_ok: bool
+) -> pd.DataFrame:
+    """Reorder a sample table to ``sample_ids``: by its index, or by a column of sample IDs.
+
+    ``positional_ok`` allows taking rows in order when the matrix has no sample names.
+    """
+    if not isinstance(samples, pd.DataFrame):
+        msg = (
+            f"samples must be a pandas DataFrame (one row per sample), not {type(samples).__name__}"
+        )
+        raise TypeError(msg)
+    ids = [str(s) for s in sample_ids]
+    target = set(ids)
+    index = [str(i) for i in samples.index]
+    if set(index) == target and len(index) == len(ids):
+        out = samples.copy()
+        out.index = index
+        return out.loc[ids]
+    for col in samples.columns:
+        vals = samples[col]
+        if vals.dtype == object or pd.api.types.is_string_dtype(vals):
+            as_str = [str(v) for v in vals]
+            if set(as_str) == target and len(as_str) == len(ids):
+                out = samples.copy()
+                out.index = as_str
+                return out.loc[ids]
+    if positional_ok and len(samples) == len(ids):
+        out = samples.copy()
+        out.index = ids
+        return out
+    if len(samples) != len(ids):
+        msg = f"the sample table has {len(samples)} rows but the matrix has {len(ids)} samples"
+        raise ValueError(msg)
+    missing = sorted(target - set(index))[:5]
+    extra = sorted(set(index) - target)[:5]
+    msg = (
+        "the sample table's row names do not match the matrix's sample names (and no column "
+        f"holds them): matrix samples not in the table {missing}, table rows not in the matrix {extra}"
+    )
+    raise ValueError(msg)
+
+
+# ---------------------------------------------------------------------------------------
+# formulas
+# ---------------------------------------------------------------------------------------
+
+_FORMULA_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<bq>`[^`]+`)                       # backticked column name
+      | (?P<name>[A-Za-z.][A-Za-z0-9._]*)     # column name or transform
+      | (?P<num>\d+(?:\.\d*)?)                # a number (only 0 and 1 are valid)
+      | (?P<op>[~+\-:*()])                    # operators
+    )""",
+    re.VERBOSE,
+)
+
+
+def _tokenize_formula(formula: str) -> list[tuple[str, str, int]]:
+    tokens = []
+    pos = 0
+    text = formula.rstrip()
+    while pos < len(text):
+        m = _FORMULA_TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            bad = text[pos:].lstrip()[:20]
+            msg = (
+                f"formula {formula!r}: unexpected text {bad!r} at position {pos}; a formula may "
+                "contain sample-table column names, the operators ~ + - : * ( ), 0, 1 and "
+                "factor(column)"
+            )
+            raise ValueError(msg)
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind), m.start(kind)))
+        pos = m.end()
+    return tokens
+
+
+def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, str]]:
+    """Check a formula against the sample table's column names; return its tokens.
+
+    Each token is ``(kind, value)`` with kind ``"var"`` (a column name), ``"factor"`` (a
+    column wrapped in ``factor()``), ``"num"`` (``0``/``1``) or ``"op"``.
+
+    Raises
+    ------
+    TypeError
+        If ``formula`` is not a string.
+    ValueError
+        On any character, function or name that is not allowed, naming it.
+    """
+    if not isinstance(formula, str):
+        msg = f"formula must be a string such as '~ celltype + dex', not {type(formula).__name__}"
+        raise TypeError(msg)
+    columns = [str(c) for c in columns]
+    raw = _tokenize_formula(formula)
+    if not raw or raw[0][1] != "~":
+        msg = f"formula {formula!r} must start with '~' (e.g. '~ celltype + dex')"
+        raise ValueError(msg)
+    out: list[tuple[str, str]] = []
+    i = 1
+    depth = 0
+    while i < len(raw):
+        kind, value, pos = raw[i]
+        nxt = raw[i + 1][1] if i + 1 < len(raw) else None
+        if kind == "name" and nxt == "(":
+            if value not in ALLOWED_TRANSFORMS:
+                msg = (
+                    f"formula {formula!r}: function {value!r} is not allowed; the only transform "
+                    f"accepted is factor(column)"
+                )
+                raise ValueError(msg)
+            inner = raw[i + 2] if i + 2 < len(raw) else None
+            close = raw[i + 3] if i + 3 < len(raw) else None
+            if inner is None or inner[0] not in ("name", "bq") or close is None or close[1] != ")":
+                msg = f"formula {formula!r}: factor() takes exactly one column name"
+                raise ValueError(msg)
+            col = _column_name(inner, columns, formula)
+            out.append(("factor", col))
+            i += 4
+            continue
+        if kind in ("name", "bq"):
+            out.append(("var", _column_name((kind, value, pos), columns, formula)))
+        elif kind == "num":
+            if value not in ("0", "1"):
+                msg = f"formula {formula!r}: number {value!r} is not allowed (only 0 and 1)"
+                raise ValueError(msg)
+            out.append(("num", value))
+        else:
+            if value == "~":
+                msg = f"formula {formula!r}: only one '~' is allowed, at the start"
+                raise ValueError(msg)
+            depth += value == "("
+            depth -= value == ")"
+            if depth < 0:
+                msg = f"formula {formula!r}: unbalanced ')'"
+                raise ValueError(msg)
+            out.append(("op", value))
+        i += 1
+    if depth:
+        msg = f"formula {formula!r}: unbalanced '('"
+        raise ValueError(msg)
+    if not out:
+        msg = f"formula {formula!r} has no terms"
+        raise ValueError(msg)
+    return out
+
+
+def _column_name(token, columns: list[str], formula: str) -> str:
+    kind, value, _ = token
+    name = value[1:-1] if kind == "bq" else value
+    if name not in columns:
+        close = difflib.get_close_matches(name, columns, n=3)
+        hint = f" (did you mean {close}?)" if close else ""
+        msg = (
+            f"formula {formula!r}: {name!r} is not a column of the sample table{hint}; "
+            f"columns are {columns}"
+        )
+        raise ValueError(msg)
+    return name
+
+
+def design_from_formula(formula: str, samples: pd.DataFrame) -> Design:
+    """Build a design matrix from a formula over a sample table (rows = samples, in order).
+
+    String, categorical and boolean columns are factors (levels sorted, or in category order;
+    the first level is the reference); numeric columns are covariates unless wrapped in
+    ``factor()``. Column names follow R's ``model.matrix``. Designs whose interactions lack
+    their main effects are encoded with formulaic's full-rank rules, which can differ from R's.
+    """
+    import formulaic
+
+    tokens = validate_formula(formula, samples.columns)
+    data: dict[str, Any] = {}
+    display: dict[str, str] = {}
+    placeholders: dict[tuple[str, str], str] = {}
+    factors: dict[str, list[str]] = {}
+    parts: list[str] = []
+    for kind, value in tokens:
+        if kind in ("var", "factor"):
+            key = (kind, value)
+            if key not in placeholders:
+                ph = f"_v{len(placeholders)}"
+                placeholders[key] = ph
+                series = samples[value]
+                if series.isna().any():
+                    bad = [str(s) for s in series.index[series.isna()][:5]]
+                    msg = f"sample-table column {value!r} has missing values (samples {bad})"
+                    raise ValueError(msg)
+                col, levels = _encode_column(series, as_factor=kind == "factor")
+                data[ph] = col
+                display[ph] = f"factor({value})" if kind == "factor" else value
+                if levels is not None:
+                    factors[display[ph]] = levels
+            parts.append(placeholders[key])
+        else:
+            parts.append(value)
+    rebuilt = "~ " + " ".join(parts)
+    frame = pd.DataFrame(data, index=samples.index)
+    if not data:
+        frame = pd.DataFrame(index=samples.index)
+    try:
+        mm = formulaic.model_matrix(rebuilt, frame, na_action="raise", ensure_full_rank=True)
+    except Exception as err:  # formulaic's parse errors for e.g. '~ a + + b'
+        msg = f"formula {formula!r} could not be encoded: {err}"
+        raise ValueError(msg) from None
+    names = _r_names(mm, display)
+    matrix = np.asarray(mm, dtype=float)
+    if matrix.ndim == 1:
+        matrix = matrix[:, None]
+    return Design(matrix, names, [str(s) for s in samples.index], formula, factors)
+
+
+def _encode_column(series: pd.Series, *, as_factor: bool) -> tuple[Any, list[str] | None]:
+    """Data for formulaic and the factor levels (None for a numeric covariate)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in series.cat.categories if (series == c).any()]
+        return pd.Categorical(series.astype(str), categories=cats), cats
+    if pd.api.types.is_bool_dtype(series):
+        vals = series.map({True: "TRUE", False: "FALSE"})
+        cats = [c for c in ("FALSE", "TRUE") if (vals == c).any()]
+        return pd.Categorical(vals, categories=cats), cats
+    if pd.api.types.is_numeric_dtype(series):
+        if not as_factor:
+            return series.to_numpy(dtype=float), None
+        uniq = sorted(pd.unique(series))  # numeric order, as R's factor() of numbers
+        cats = [_num_label(u) for u in uniq]
+        mapping = dict(zip(uniq, cats))
+        return pd.Categorical([mapping[v] for v in series], categories=cats), cats
+    vals = series.astype(str)
+    cats = sorted(vals.unique())
+    return pd.Categorical(vals, categories=cats), cats
+
+
+def _num_label(v) -> str:
+    f = float(v)
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def _r_names(mm, display: dict[str, str]) -> list[str]:
+    """Translate formulaic column names into R model.matrix names."""
+    names = []
+    for struct in mm.model_spec.structure:
+        factors = [str(f.expr) for f in struct.term.factors]
+        if factors == ["1"] or str(struct.term) == "1":
+            names.extend("(Intercept)" for _ in struct.columns)
+            continue
+        pattern = re.compile(
+            "^" + ":".join(re.escape(f) + r"(?:\[(?:T\.)?(.*?)\])?" for f in factors) + "$"
+        )
+        for col in struct.columns:
+            m = pattern.match(col)
+            if not m:
+                names.append(col)
+                continue
+            pieces = []
+            for f, level in zip(factors, m.groups()):
+                pieces.append(display.get(f, f) + (level or ""))
+            names.append(":".join(pieces))
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+# numeric designs
+# ---------------------------------------------------------------------------------------
+
+
+def design_from_matrix(
+    design, samples: Sequence[str], columns: Sequence[str] | None = None
+) -> Design:
+    """Use a numeric design matrix as given (a DataFrame or a 2-D array)."""
+    samples = [str(s) for s in samples]
+    if isinstance(design, pd.DataFrame):
+        index = [str(i) for i in design.index]
+        if set(index) == set(samples) and len(index) == len(samples):
+            design = design.set_axis(index, axis=0).loc[samples]
+        elif not isinstance(design.index, pd.RangeIndex):
+            msg = "the design matrix's row names do not match the matrix's sample names"
+            raise ValueError(msg)
+        names = [str(c) for c in design.columns]
+        non_num = [c for c in design.columns if not pd.api.types.is_numeric_dtype(design[c])]
+        if non_num:
+            msg = f"design matrix columns must be numeric; {non_num} are not"
+            raise TypeError(msg)
+        matrix = design.to_numpy(dtype=float)
+    else:
+        matrix = np.asarray(design, dtype=float)
+        if matrix.ndim != 2:
+            msg = f"a design matrix must be 2-D, not {matrix.ndim}-D"
+            raise ValueError(msg)
+        names = (
+            list(columns)
+            if columns is not None
+            else [f"coef{j + 1}" for j in range(matrix.shape[1])]
+        )
+    if matrix.shape[0] != len(samples):
+        msg = f"the design matrix has {matrix.shape[0]} rows but there are {len(samples)} samples"
+        raise ValueError(msg)
+    if len(set(names)) != len(names):
+        msg = f"design column names must be unique: {names}"
+        raise ValueError(msg)
+    if not np.isfinite(matrix).all():
+        msg = "the design matrix has missing or infinite values"
+        raise ValueError(msg)
+    return Design(matrix, names, samples, None, {})
+
+
+def check_design(design: Design) -> None:
+    """Raise ValueError for a design that is not of full rank or leaves < 2 residual df."""
+    X = design.matrix
+    n, p = X.shape
+    rank = np.linalg.matrix_rank(X)
+    if rank < p:
+        raise ValueError(_confounded_message(X, design.columns))
+    if n - p < 2:
+        if n == p:
+            msg = (
+                f"the design has as many coefficients ({p}: {design.columns}) as samples ({n}): "
+                "no residual degrees of freedom, so no replicates to estimate the variance"
+            )
+        else:
+            msg = (
+                f"the design leaves {n - p} residual degree(s) of freedom ({n} samples, {p} "
+                "coefficients); limma needs at least 2 to estimate the variance. Add replicates "
+                "or drop covariates."
+            )
+        raise ValueError(msg)
+
+
+def _confounded_message(X: np.ndarray, names: list[str]) -> str:
+    kept: list[int] = []
+    parts = []
+    for j in range(X.shape[1]):
+        if not kept:
+            if np.allclose(X[:, j], 0):
+                parts.append(f"{names[j]!r} is all zeros")
+            else:
+                kept.append(j)
+            continue
+        A = X[:, kept]
+        coef, *_ = np.linalg.lstsq(A, X[:, j], rcond=None)
+        resid = X[:, j] - A @ coef
+        if np.linalg.norm(resid) <= 1e-8 * max(1.0, np.linalg.norm(X[:, j])):
+            terms = [names[k] for k, c in zip(kept, coef) if abs(c) > 1e-8]
+            parts.append(
+                f"{names[j]!r} is a combination of {terms}"
+                if terms
+                else f"{names[j]!r} is all zeros"
+            )
+        else:
+            kept.append(j)
+    return (
+        "the design is not of full rank (confounded columns): "
+        + "; ".join(parts)
+        + ". Remove one of each confounded set (e.g. a batch that coincides with a group)."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# contrasts
+# ---------------------------------------------------------------------------------------
+
+_CONTRAST_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<bq>`[^`]+`)
+      | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+      | (?P<name>[A-Za-z.][A-Za-z0-9._:]*)
+      | (?P<op>[-+*/()])
+    )""",
+    re.VERBOSE,
+)
+
+
+class _Linear:
+    """A linear form: coefficients over design columns plus a constant."""
+
+    __slots__ = ("const", "vec")
+
+    def __init__(self, vec: np.ndarray, const: float = 0.0):
+        self.vec = vec
+        self.const = const
+
+    @property
+    def is_const(self) -> bool:
+        return not np.any(self.vec)
+
+
+class _ContrastParser:
+    def __init__(self, text: str, columns: list[str]):
+        self.text = text
+        self.columns = columns
+        self.tokens = self._tokenize(text)
+        self.i = 0
+
+    def _err(self, what: str) -> ValueError:
+        return ValueError(f"contrast {self.text!r}: {what}")
+
+    def _tokenize(self, text: str):
+        tokens, pos = [], 0
+        stripped = text.rstrip()
+        while pos < len(stripped):
+            m = _CONTRAST_TOKEN.match(stripped, pos)
+            if not m or m.end() == pos:
+                bad = stripped[pos:].lstrip()[:20]
+                msg = (
+                    f"contrast {text!r}: unexpected text {bad!r}; a contrast combines design "
+                    "column names with numbers and + - * / ( ) (use `backticks` around names "
+                    "with other characters)"
+                )
+                raise ValueError(msg)
+            kind = m.lastgroup
+            tokens.append((kind, m.group(kind)))
+            pos = m.end()
+        return tokens
+
+    def peek(self):
+        return self.tokens[self.i] if self.i < len(self.tokens) else (None, None)
+
+    def take(self):
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def parse(self) -> np.ndarray:
+        if not self.tokens:
+            raise self._err("empty contrast")
+        form = self.expr()
+        if self.i != len(self.tokens):
+            raise self._err(f"unexpected {self.peek()[1]!r}")
+        if form.const != 0:
+            raise self._err("a contrast cannot contain a constant term")
+        if form.is_const:
+            raise self._err("the contrast is zero for every coefficient")
+        return form.vec
+
+    def expr(self) -> _Linear:
+        left = self.term()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            right = self.term()
+            sign = 1.0 if op == "+" else -1.0
+            left = _Linear(left.vec + sign * right.vec, left.const + sign * right.const)
+        return left
+
+    def term(self) -> _Linear:
+        left = self.unary()
+        while self.peek()[1] in ("*", "/"):
+            op = self.take()[1]
+            right = self.unary()
+            if op == "*":
+                if left.is_const:
+                    left = _Linear(right.vec * left.const, right.const * left.const)
+                elif right.is_const:
+                    left = _Linear(left.vec * right.const, left.const * right.const)
+                else:
+                    raise self._err("a product of two coefficients is not a linear contrast")
+            else:
+                if not right.is_const:
+                    raise self._err("division by a coefficient is not a linear contrast")
+                if right.const == 0:
+                    raise self._err("division by zero")
+                left = _Linear(left.vec / right.const, left.const / right.const)
+        return left
+
+    def unary(self) -> _Linear:
+        _, value = self.peek()
+        if value in ("+", "-"):
+            self.take()
+            inner = self.unary()
+            sign = 1.0 if value == "+" else -1.0
+            return _Linear(inner.vec * sign, inner.const * sign)
+        return self.atom()
+
+    def atom(self) -> _Linear:
+        kind, value = self.take()
+        p = len(self.columns)
+        if kind == "num":
+            return _Linear(np.zeros(p), float(value))
+        if kind in ("name", "bq"):
+            name = value[1:-1] if kind == "bq" else value
+            if name not in self.columns:
+                close = difflib.get_close_matches(name, self.columns, n=3)
+                hint = f" (did you mean {close}?)" if close else ""
+                raise self._err(
+                    f"{name!r} is not a design column{hint}; valid names are {self.columns}"
+                )
+            vec = np.zeros(p)
+            vec[self.columns.index(name)] = 1.0
+            return _Linear(vec)
+        if value == "(":
+            inner = self.expr()
+            if self.take()[1] != ")":
+                raise self._err("missing ')'")
+            return inner
+        if value is None:
+            raise self._err("unexpected end of the contrast")
+        raise self._err(f"unexpected {value!r}")
+
+
+def parse_contrast(contrast: str, columns: Sequence[str]) -> np.ndarray:
+    """Parse a contrast expression into a numeric vector over ``columns``.
+
+    ``"treated - control"``, ``"(A + B)/2 - C"``, ``"2*B - A - C"``, or a single column name
+    (that coefficient). Names with characters other than letters, digits, ``.``, ``_`` and
+    ``:`` go in backticks: ```T-cell` - `B-cell```. The expression must be linear, with no
+    constant. Nothing is evaluated: the string is tokenised and parsed here.
+    """
+    if not isinstance(contrast, str):
+        msg = f"a contrast must be a string, not {type(contrast).__name__}"
+        raise TypeError(msg)
+    columns = [str(c) for c in columns]
+    if contrast in columns:  # a coefficient name, even one with odd characters
+        vec = np.zeros(len(columns))
+        vec[columns.index(contrast)] = 1.0
+        return vec
+    return _ContrastParser(contrast, columns).parse()
+
+
+def contrast_matrix(
+    contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None,
+    columns: Sequence[str],
+) -> tuple[np.ndarray, list[str], list[int | None]]:
+    """Contrasts as a ``n_coefficients × n_contrasts`` matrix, with names.
+
+    Returns ``(matrix, names, coef_index)`` where ``coef_index[k]`` is the design column when
+    contrast ``k`` is a single coefficient (limma then tests that coefficient directly).
+    A mapping gives ``{name: expression}``; a numeric vector is used as is.
+    """
+    columns = [str(c) for c in columns]
+    if contrast is None:
+        msg = (
+            "say what to test: contrast='treated - control' (design columns: "
+            f"{columns}) or a coefficient name"
+        )
+        raise ValueError(msg)
+    if isinstance(contrast, np.ndarray) and contrast.dtype.kind in "fiu":
+        vec = contrast.astype(float)
+        if vec.ndim == 1:
+            vec = vec[:, None]
+        if vec.shape[0] != len(columns):
+            msg = f"a numeric contrast needs {len(columns)} entries (one per design column), not {vec.shape[0]}"
+            raise ValueError(msg)
+        names = [_vector_name(vec[:, k], columns) for k in range(vec.shape[1])]
+        return vec, names, [None] * vec.shape[1]
+    if isinstance(contrast, str):
+        items = [(contrast, contrast)]
+    elif isinstance(contrast, Mapping):
+        items = [(str(k), v) for k, v in contrast.items()]
+    else:
+        items = [(c, c) for c in contrast]
+    if not items:
+        msg = "contrast is an empty list"
+        raise ValueError(msg)
+    vecs, names, coefs = [], [], []
+    for name, expr in items:
+        vec = parse_contrast(expr, columns)
+        vecs.append(vec)
+        names.append(" ".join(name.split()) if isinstance(name, str) else str(name))
+        nz = np.flatnonzero(vec)
+        coefs.append(int(nz[0]) if len(nz) == 1 and vec[nz[0]] == 1.0 else None)
+    if len(set(names)) != len(names):
+        msg = f"contrast names must be unique: {names}"
+        raise ValueError(msg)
+    return np.column_stack(vecs), names, coefs
+
+
+def _vector_name(vec: np.ndarray, columns: list[str]) -> str:
+    terms = []
+    for c, name in zip(vec, columns):
+        if c == 0:
+            continue
+        sign = "-" if c < 0 else "+"
+        mag = abs(c)
+        coef = "" if mag == 1 else f"{mag:g}*"
+        terms.append(f"{sign} {coef}{name}")
+    text = " ".join(terms)
+    return text[2:] if text.startswith("+ ") else text

@@ -1,0 +1,48 @@
+"""Everything that touches R: session start, checks, conversions, errors.
+
+Nothing here imports rpy2 at import time; R starts on the first call that needs it.
+"""
+
+from ._convert import (
+    float_matrix,
+    float_vector,
+    frame_from_r,
+    frame_to_r,
+    list_to_r,
+    scalar,
+    str_vector,
+    to_dict,
+    to_numpy,
+)
+from ._session import (
+    APT_COMMAND,
+    R_LOCK,
+    call,
+    check_r,
+    r_available,
+    r_script_path,
+    r_scripts_dir,
+    session,
+    versions,
+)
+
+__all__ = [
+    "APT_COMMAND",
+    "R_LOCK",
+    "call",
+    "check_r",
+    "float_matrix",
+    "float_vector",
+    "frame_from_r",
+    "frame_to_r",
+    "list_to_r",
+    "r_available",
+    "r_script_path",
+    "r_scripts_dir",
+    "scalar",
+    "session",
+    "str_vector",
+    "to_dict",
+    "to_numpy",
+    "versions",
+]

@@ -1,0 +1,225 @@
+"""The embedded R session: found without starting R, started once, used under one lock.
+
+* :func:`check_r` reports what is missing (rpy2, R, limma/edgeR/statmod) with the command
+  that installs it, without importing rpy2's R interface when R is absent.
+* :func:`session` starts R on first use, keeps R's start-up chatter ("library ... contains no
+  packages") out of the user's terminal, loads limma and edgeR and sources the package's R
+  files into a private environment (nothing is put in R's global environment).
+* :func:`call` runs one R function under a process-wide lock (rpy2 is not thread-safe) and
+  turns R errors into :class:`~degbridge.RError` carrying R's message; the session stays
+  usable afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import RError, RNotAvailableError
+
+logger = logging.getLogger("degbridge.r")
+
+APT_COMMAND = "apt-get install -y r-base-core r-bioc-limma r-bioc-edger r-cran-statmod"
+R_PACKAGES = {"limma": "r-bioc-limma", "edgeR": "r-bioc-edger", "statmod": "r-cran-statmod"}
+RPY2_SPEC = "rpy2>=3.5.13,<3.6"
+R_FILES = ("bridge.R", "limma_de.R")
+
+#: One lock for every call into R: rpy2 and R are not thread-safe.
+R_LOCK = threading.RLock()
+
+_session: _Session | None = None
+_session_error: RNotAvailableError | None = None
+
+
+def r_scripts_dir() -> Path:
+    """The folder holding degbridge's R files (``limma_de.R``, ``degbridge.R``...).
+
+    In an installed wheel this is ``degbridge/r_scripts`` inside the package (found with
+    :mod:`importlib.resources`); in an editable install from a checkout it is the checkout's
+    top-level ``r_scripts/`` beside the package folder. Never relative to the working folder.
+    """
+    res = importlib.resources.files("degbridge").joinpath("r_scripts")
+    if res.is_dir():
+        return Path(str(res))
+    dev = Path(__file__).resolve().parents[2] / "r_scripts"
+    if dev.is_dir():
+        return dev
+    msg = f"degbridge's R files are missing: neither {res} nor {dev} exists (a broken install?)"
+    raise RNotAvailableError(msg)
+
+
+def r_script_path(name: str = "degbridge.R") -> str:
+    """The path of one of degbridge's R files, e.g. for ``source()`` from R."""
+    path = r_scripts_dir() / name
+    if not path.is_file():
+        msg = f"no R file {name!r} in {r_scripts_dir()}"
+        raise FileNotFoundError(msg)
+    return str(path)
+
+
+def _rpy2_problem() -> str | None:
+    try:
+        import rpy2
+    except ImportError:
+        return f"rpy2 is not installed: pip install 'degbridge[r]' (or pip install '{RPY2_SPEC}')"
+    from packaging.version import Version
+
+    version = Version(rpy2.__version__)
+    if version < Version("3.5.13"):
+        return f"rpy2 {version} is too old: pip install '{RPY2_SPEC}'"
+    if version >= Version("3.6"):
+        return (
+            f"rpy2 {version} is too new for R 4.2 (Debian's R; it fails with 'undefined symbol "
+            f"R_getVar'): pip install '{RPY2_SPEC}'"
+        )
+    return None
+
+
+def _r_home() -> str | None:
+    home = os.environ.get("R_HOME")
+    if home and Path(home).is_dir():
+        return home
+    try:
+        from rpy2.situation import get_r_home
+
+        return get_r_home()
+    except Exception:  # rpy2 missing or R absent
+        return None if shutil.which("R") is None else "R"
+
+
+def check_r(*, start: bool = True) -> None:
+    """Raise :class:`~degbridge.RNotAvailableError` naming what is missing for the R bridge.
+
+    Checks, in order: rpy2 installed and in the supported range; R installed; and, when
+    ``start`` is true, that R starts and has limma, edgeR and statmod. The message lists every
+    problem found and the commands that fix them.
+    """
+    problems = []
+    rpy2_problem = _rpy2_problem()
+    if rpy2_problem:
+        problems.append(rpy2_problem)
+    if _r_home() is None:
+        problems.append(f"R is not installed (no R on PATH, no R_HOME): {APT_COMMAND}")
+    if problems:
+        if rpy2_problem and _r_home() is None:
+            problems.append(
+                "install R first, then rpy2 (pip builds rpy2's fast mode only when R is on PATH)"
+            )
+        raise RNotAvailableError("degbridge needs R for this: " + "; ".join(problems))
+    if start:
+        session()
+
+
+def r_available() -> bool:
+    """True when R, rpy2 and limma/edgeR/statmod are usable (starts R if needed)."""
+    try:
+        check_r()
+    except RNotAvailableError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _captured_console() -> Iterator[list[str]]:
+    """Route R's console output to a list (and the debug log) instead of the terminal."""
+    import rpy2.rinterface_lib.callbacks as callbacks
+
+    buffer: list[str] = []
+
+    def capture(text: str) -> None:
+        buffer.append(text)
+        logger.debug("R: %s", text.rstrip())
+
+    with (
+        callbacks.obj_in_module(callbacks, "consolewrite_print", capture),
+        callbacks.obj_in_module(callbacks, "consolewrite_warnerror", capture),
+    ):
+        yield buffer
+
+
+class _Session:
+    """Handles to R objects used by the bridge; created once by :func:`session`."""
+
+    def __init__(self) -> None:
+        with _captured_console() as startup:
+            try:
+                import rpy2.rinterface as ri
+                import rpy2.robjects as ro
+            except Exception as err:  # undefined symbols, missing libR...
+                text = str(err)
+                hint = ""
+                if "R_getVar" in text or "undefined symbol" in text:
+                    hint = f"; rpy2 does not match this R: pip install '{RPY2_SPEC}'"
+                msg = f"R could not be started through rpy2 ({text}){hint}"
+                raise RNotAvailableError(msg) from None
+            self.ri = ri
+            self.ro = ro
+            system_file = ro.r["system.file"]
+            missing = [p for p in R_PACKAGES if not str(system_file(package=p)[0])]
+            if missing:
+                apt = " ".join(R_PACKAGES[p] for p in missing)
+                msg = (
+                    f"R is installed but lacks the package(s) {missing}: apt-get install -y {apt} "
+                    f"(all R dependencies: {APT_COMMAND})"
+                )
+                raise RNotAvailableError(msg)
+            self.env = ro.r["new.env"]()
+            for name in R_FILES:
+                ro.r["sys.source"](r_script_path(name), envir=self.env)
+            self.env["degbridge_load_packages"]()
+            versions = self.env["degbridge_versions"]()
+            self.versions = {str(k): str(v[0]) for k, v in zip(versions.names, versions)}
+        logger.debug("R started: %s", "".join(startup).strip())
+
+    def fn(self, name: str):
+        return self.env[name]
+
+
+def session() -> _Session:
+    """The R session, started on first use. Raises RNotAvailableError when R is unusable."""
+    global _session, _session_error
+    if _session is not None:
+        return _session
+    if _session_error is not None:
+        raise _session_error
+    with R_LOCK:
+        if _session is None:
+            problem = _rpy2_problem()
+            if problem or _r_home() is None:
+                check_r(start=False)
+            try:
+                _session = _Session()
+            except RNotAvailableError as err:
+                _session_error = err
+                raise
+    return _session
+
+
+def call(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call one of degbridge's R functions under the R lock; R errors become RError."""
+    with R_LOCK:
+        s = session()
+        from rpy2.rinterface_lib.embedded import RRuntimeError
+
+        fn = s.fn(name)
+        with _captured_console() as console:
+            try:
+                return fn(*args, **kwargs)
+            except RRuntimeError as err:
+                text = str(err).strip() or "".join(console).strip()
+                if text.startswith("Error in") or text.startswith("Error :"):
+                    text = text.split(":", 1)[-1].strip() if ":" in text else text
+                msg = f"R error in {name}: {text}"
+                raise RError(msg) from None
+
+
+def versions() -> dict[str, str]:
+    """R, limma and edgeR versions of the running session."""
+    return dict(session().versions)

@@ -1,0 +1,909 @@
+"""DETable: a gene-indexed differential-expression table, and :func:`read_table`.
+
+A :class:`DETable` is a :class:`pandas.DataFrame` whose index holds gene identifiers (as
+strings, never reordered or lost) and whose columns use limma's canonical names
+``logFC, AveExpr, t, P.Value, adj.P.Val, B`` (those present) followed by any other columns.
+Its ``meta`` dict records where the table came from: source, format, contrast, method,
+column renames, missing-value counts.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import csv
+import gzip
+import io
+import logging
+import os
+import re
+import warnings
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._exceptions import ColumnAliasWarning, DataWarning, ExcelDateWarning, InputFileNotFoundError
+from ._io import atomic_write
+
+__all__ = ["CANONICAL", "DETable", "read_table"]
+
+logger = logging.getLogger("degbridge")
+
+#: limma's topTable columns, in limma's order.
+CANONICAL: tuple[str, ...] = ("logFC", "AveExpr", "t", "P.Value", "adj.P.Val", "B")
+PVALUE_COLUMNS = ("P.Value", "adj.P.Val")
+#: Columns that come from one moderated t-test (used by the leakage audit).
+SAME_TEST = ("t", "P.Value", "adj.P.Val", "B")
+
+NA_TOKENS = frozenset(
+    {"", "NA", "NaN", "nan", "N/A", "n/a", "#N/A", "NULL", "null", "None", "<NA>"}
+)
+
+
+def _key(name: str) -> str:
+    """Normalise a column name for alias matching: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+#: Aliases (normalised with :func:`_key`) of each canonical column.
+ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        ["logfc", "log2fc", "lfc", "log2foldchange", "logfoldchange", "log2ratio", "logratio"],
+        "logFC",
+    ),
+    **dict.fromkeys(
+        ["aveexpr", "averageexpression", "aveexpression", "avgexpr", "amean", "meanexpr"], "AveExpr"
+    ),
+    **dict.fromkeys(["t", "tstat", "tstatistic", "moderatedt"], "t"),
+    **dict.fromkeys(["pvalue", "pval", "pvalues", "rawp", "rawpvalue", "p"], "P.Value"),
+    **dict.fromkeys(
+        [
+            "adjpval",
+            "adjpvalue",
+            "adjp",
+            "padj",
+            "fdr",
+            "qvalue",
+            "qval",
+            "adjustedpvalue",
+            "padjust",
+            "bh",
+        ],
+        "adj.P.Val",
+    ),
+    **dict.fromkeys(["b", "lods", "logodds"], "B"),
+}
+
+#: Documented mappings for tables that are not limma's (used only when asked for by ``kind=``).
+DESEQ2_MAP = {"log2foldchange": "logFC", "stat": "t", "pvalue": "P.Value", "padj": "adj.P.Val"}
+EDGER_MAP = {"logfc": "logFC", "logcpm": "AveExpr", "pvalue": "P.Value", "fdr": "adj.P.Val"}
+
+#: Column names (normalised) that hold gene identifiers, most specific first.
+ID_NAMES = (
+    "id",
+    "probeid",
+    "probesetid",
+    "geneid",
+    "ensemblid",
+    "ensemblgeneid",
+    "ensgene",
+    "gene",
+    "genes",
+    "featureid",
+    "feature",
+    "probe",
+    "probeset",
+    "rownames",
+    "name",
+    "symbol",
+    "genesymbol",
+)
+
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_EXCEL_DATE = re.compile(
+    rf"^(\d{{1,2}}-({_MONTHS})|({_MONTHS})-\d{{1,2}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})$",
+    re.IGNORECASE,
+)
+_GROUP_LINE = re.compile(r'^\s*"?[0-9X]+"?\s*$')
+
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"%PDF": "a PDF document",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one)",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Office document",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ": "an xz archive",
+    b"\x89HDF": "an HDF5 file (an .h5ad? read it with anndata)",
+}
+
+
+class DETable(pd.DataFrame):
+    """A differential-expression table indexed by gene ID.
+
+    Columns follow limma's names (``logFC, AveExpr, t, P.Value, adj.P.Val, B``, those present,
+    in that order) followed by other columns. ``meta`` is a dict of provenance: ``source``,
+    ``format``, ``kind`` (``"limma"``, ``"deseq2"``, ``"edger"``), ``contrast``, ``method``,
+    ``column_map`` (original → canonical names), ``missing`` (NA count per column) and, for
+    tables made by :func:`degbridge.run_limma`, the design, contrast vector, options and R
+    versions.
+
+    Create one with :func:`degbridge.read_table` or :func:`degbridge.run_limma`; any
+    gene-indexed DataFrame can be wrapped with ``DETable(df, meta={...})``.
+    """
+
+    _metadata = ["meta"]  # noqa: RUF012 (pandas' subclassing protocol)
+
+    def __init__(self, data=None, *args, meta: Mapping[str, Any] | None = None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if meta is None:
+            meta = getattr(data, "meta", None)
+        object.__setattr__(self, "meta", dict(meta) if meta else {})
+
+    @property
+    def _constructor(self):
+        return DETable
+
+    def copy(self, deep: bool = True) -> DETable:
+        """Copy the table; ``deep=True`` copies ``meta`` too."""
+        out = super().copy(deep=deep)
+        if deep:
+            object.__setattr__(out, "meta", copy.deepcopy(self.meta))
+        return out
+
+    @property
+    def contrast(self) -> str | None:
+        """The contrast this table tests, when known."""
+        return self.meta.get("contrast")
+
+    @property
+    def method(self) -> str | None:
+        """The method that made the table (``"limma-voom"``, ``"limma"``, ...), when known."""
+        return self.meta.get("method")
+
+    @property
+    def source(self) -> str | None:
+        """Where the table came from: a path, ``"DataFrame"``, ``"run_limma"``."""
+        return self.meta.get("source")
+
+    def significant(self, alpha: float = 0.05, *, lfc: float = 0.0) -> DETable:
+        """Genes with ``adj.P.Val < alpha`` and ``|logFC| >= lfc``, in table order."""
+        if "adj.P.Val" not in self.columns:
+            msg = "significant() needs an 'adj.P.Val' column; this table has none"
+            raise ValueError(msg)
+        keep = self["adj.P.Val"] < alpha
+        if lfc:
+            if "logFC" not in self.columns:
+                msg = "significant(lfc=...) needs a 'logFC' column; this table has none"
+                raise ValueError(msg)
+            keep &= self["logFC"].abs() >= lfc
+        return self[keep.fillna(False)]
+
+    def summary(self) -> str:
+        """A few lines describing the table: size, source, renames, missing values."""
+        m = self.meta
+        lines = [f"DETable: {self.shape[0]} genes × {self.shape[1]} columns"]
+        for key in ("source", "format", "kind", "method", "contrast"):
+            if m.get(key) is not None:
+                lines.append(f"  {key}: {m[key]}")
+        if m.get("column_map"):
+            renames = ", ".join(f"{a} → {b}" for a, b in m["column_map"].items())
+            lines.append(f"  renamed: {renames}")
+        missing = {k: v for k, v in (m.get("missing") or {}).items() if v}
+        if missing:
+            lines.append("  missing values: " + ", ".join(f"{k}: {v}" for k, v in missing.items()))
+        if "adj.P.Val" in self.columns:
+            n = int((self["adj.P.Val"] < 0.05).sum())
+            lines.append(f"  adj.P.Val < 0.05: {n} genes")
+        return "\n".join(lines)
+
+    def write(self, path: str | os.PathLike, *, sep: str | None = None) -> Path:
+        """Write the table as CSV/TSV (gzip when the name ends in ``.gz``), atomically.
+
+        The gene IDs go in the first column, under the index name or an empty header (as R's
+        ``write.csv`` does), so :func:`read_table` reads the file back to an equal table.
+        Numbers are written with full (round-trip) precision. A failed write leaves the
+        previous file intact or no file.
+        """
+        path = Path(path)
+        suffixes = [s.lower() for s in path.suffixes]
+        compressed = bool(suffixes) and suffixes[-1] == ".gz"
+        ext = (
+            suffixes[-2] if compressed and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
+        )
+        if sep is None:
+            sep = "," if ext == ".csv" else "\t"
+        frame = pd.DataFrame(self)
+        label = self.index.name if self.index.name is not None else ""
+        text = frame.to_csv(sep=sep, index_label=label, lineterminator="\n", na_rep="NA")
+        with atomic_write(path, "wb") as handle:
+            data = text.encode("utf-8")
+            if compressed:
+                data = gzip.compress(data, mtime=0)
+            handle.write(data)
+        return path
+
+    def to_r(self):
+        """This table as an R ``data.frame`` (rpy2), gene IDs as ``row.names``. Needs R."""
+        from .r import frame_to_r
+
+        return frame_to_r(self)
+
+
+# ----------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------
+
+
+def read_table(
+    source: str | os.PathLike | pd.DataFrame | Any,
+    *,
+    id_column: str | None = None,
+    kind: Literal["auto", "limma", "deseq2", "edger"] = "auto",
+    duplicates: Literal["error", "first", "mean"] = "error",
+    sep: str | None = None,
+    contrast: str | None = None,
+) -> DETable:
+    """Read a differential-expression table into a :class:`DETable`.
+
+    Reads limma ``topTable`` output written by ``write.table``/``write.csv`` (row names in a
+    first column with an empty or missing header, quoted or not), GEO2R exports (``ID``
+    column, any column order, no ``AveExpr``, a group string such as ``"11110000"`` on the
+    first line in old exports), files with every value quoted, CSV, TSV or
+    whitespace-separated (detected), gzip-compressed or not, with a byte-order mark, CRLF line
+    endings, ``NA``/empty cells and upper-case exponents (``5.61E-147``).
+
+    Parameters
+    ----------
+    source
+        A path, a :class:`pandas.DataFrame` (gene IDs as index, or in an ID column), a
+        :class:`DETable`, or an R ``data.frame`` from rpy2 (row names as gene IDs).
+    id_column
+        The column holding gene IDs. By default: row names, an empty first header, a column
+        called ``ID``/``gene``/``probe``/... or a first column of text, in that order.
+    kind
+        ``"auto"`` reads limma-style tables and *refuses* DESeq2 and edgeR tables, naming
+        them. ``"deseq2"`` imports a DESeq2 ``results()`` table with the mapping
+        ``log2FoldChange→logFC, stat→t, pvalue→P.Value, padj→adj.P.Val`` (``baseMean`` and
+        ``lfcSE`` kept as they are; no ``AveExpr``/``B``). ``"edger"`` imports an edgeR
+        table with ``logCPM→AveExpr, PValue→P.Value, FDR→adj.P.Val`` (``F``/``LR`` kept; no
+        ``t``/``B``). The mapping is recorded in ``meta["column_map"]`` and
+        ``meta["mapped_from"]``. ``"limma"`` skips the DESeq2/edgeR recognition.
+    duplicates
+        What to do with repeated gene IDs: ``"error"`` (default) names them; ``"first"``
+        keeps the first row of each; ``"mean"`` averages numeric columns and keeps the first
+        value of text columns.
+    sep
+        The delimiter; detected by default.
+    contrast
+        The contrast the table tests, recorded in ``meta`` (GEO2R files do not say).
+
+    Returns
+    -------
+    A :class:`DETable` in file order. Canonical columns come first. Column renames by alias
+    (e.g. ``FDR → adj.P.Val``) are recorded in ``meta["column_map"]`` and announced with a
+    :class:`~degbridge.ColumnAliasWarning`; missing values per column are in
+    ``meta["missing"]``.
+
+    Raises
+    ------
+    ValueError
+        With the file, line, column or gene at fault: missing, empty or binary file, header
+        only, rows of the wrong length, no recognisable DE columns, duplicate column names or
+        gene IDs, text in a numeric column, an all-missing or infinite canonical column,
+        P-values outside [0, 1], a DESeq2/edgeR table read as limma.
+    """
+    if kind not in ("auto", "limma", "deseq2", "edger"):
+        msg = f"kind must be 'auto', 'limma', 'deseq2' or 'edger', not {kind!r}"
+        raise ValueError(msg)
+    if duplicates not in ("error", "first", "mean"):
+        msg = f"duplicates must be 'error', 'first' or 'mean', not {duplicates!r}"
+        raise ValueError(msg)
+
+    if isinstance(source, pd.DataFrame):
+        parsed = _parsed_from_frame(source, id_column)
+    elif _is_r_object(source):
+        from .r import frame_from_r
+
+        parsed = _parsed_from_frame(frame_from_r(source), id_column)
+        parsed.meta["source"] = "R data.frame"
+    elif isinstance(source, str | os.PathLike):
+        parsed = _parsed_from_path(Path(source), id_column, sep)
+    else:
+        msg = (
+            "read_table expects a path, a pandas DataFrame or an R data.frame, "
+            f"not {type(source).__name__}"
+        )
+        raise TypeError(msg)
+    table = _build(parsed, kind=kind, duplicates=duplicates)
+    if contrast is not None:
+        table.meta["contrast"] = contrast
+    logger.info(table.summary())
+    return table
+
+
+class _Parsed:
+    """Columns as read, before canonical mapping: ids, {name: values}, line numbers."""
+
+    def __init__(self, ids, id_name, columns, lines, label, meta):
+        self.ids: list[str] = ids
+        self.id_name: str | None = id_name
+        self.columns: dict[str, np.ndarray | list] = columns  # str lists or float arrays
+        self.lines: np.ndarray | None = lines  # 1-based file line of each row
+        self.label: str = label  # "file 'x.csv'" or "the DataFrame"
+        self.meta: dict[str, Any] = meta
+
+    def where(self, i: int) -> str:
+        gene = f"gene {self.ids[i]!r}"
+        if self.lines is not None:
+            return f"line {int(self.lines[i])} ({gene})"
+        return gene
+
+
+def _is_r_object(obj: Any) -> bool:
+    return type(obj).__module__.startswith("rpy2.")
+
+
+def _decode(raw: bytes, label: str) -> tuple[str, str]:
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Windows-1252 / Latin-1 exports from spreadsheets; every byte decodes.
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _read_bytes(path: Path) -> tuple[bytes, dict[str, Any]]:
+    label = f"file {str(path)!r}"
+    if not path.exists():
+        msg = f"{label} does not exist"
+        raise InputFileNotFoundError(2, msg, str(path))
+    if path.is_dir():
+        msg = f"{label} is a folder, not a table"
+        raise ValueError(msg)
+    raw = path.read_bytes()
+    meta: dict[str, Any] = {}
+    if raw.startswith(b"\x1f\x8b"):
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as err:
+            msg = f"{label} is a damaged or truncated gzip file ({err})"
+            raise ValueError(msg) from None
+        meta["compression"] = "gzip"
+    if not raw.strip():
+        msg = f"{label} is empty"
+        raise ValueError(msg)
+    for magic, what in _MAGIC.items():
+        if raw.startswith(magic):
+            msg = f"{label} is {what}, not a text table; export the table as CSV or TSV"
+            raise ValueError(msg)
+    head = raw[:8192]
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        msg = f"{label} is a binary file (NUL bytes), not a text table"
+        raise ValueError(msg)
+    return raw, meta
+
+
+def _split_fields(line: str, sep: str) -> list[str]:
+    if sep == " ":
+        return next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
+    return next(csv.reader([line], delimiter=sep))
+
+
+def _detect_sep(lines: list[str], label: str) -> str:
+    sample = lines[: min(len(lines), 20)]
+    counts = {}
+    for cand in ("\t", ",", ";", "|"):
+        per_line = [len(_split_fields(line, cand)) for line in sample]
+        if per_line[0] > 1 and len(set(per_line)) <= 2:  # header may be one shorter
+            counts[cand] = per_line[0]
+    if counts:
+        return max(counts, key=counts.get)  # the delimiter that splits into most fields
+    if len(_split_fields(sample[0], " ")) > 1:
+        return " "
+    msg = (
+        f"{label}: cannot find a delimiter in the header line {sample[0][:80]!r}; "
+        "expected tab-, comma-, semicolon- or space-separated columns (or pass sep=)"
+    )
+    raise ValueError(msg)
+
+
+def _parsed_from_path(path: Path, id_column: str | None, sep: str | None) -> _Parsed:
+    label = f"file {str(path)!r}"
+    raw, meta = _read_bytes(path)
+    text, encoding = _decode(raw, label)
+    meta.update(source=str(path), encoding=encoding)
+    all_lines = text.splitlines()
+    # (line number, text) of non-blank, non-comment lines
+    numbered = [
+        (i + 1, line)
+        for i, line in enumerate(all_lines)
+        if line.strip() and not line.startswith("#")
+    ]
+    if not numbered:
+        msg = f"{label} holds no table (only blank or comment lines)"
+        raise ValueError(msg)
+    if len(numbered) > 1 and _GROUP_LINE.match(numbered[0][1]):
+        # Old GEO2R exports start with the sample-group string, e.g. "111111110000000".
+        meta["geo2r_groups"] = numbered[0][1].strip().strip('"')
+        numbered = numbered[1:]
+    lines = [line for _, line in numbered]
+    if sep is None:
+        sep = _detect_sep(lines, label)
+    meta["delimiter"] = sep
+    header = [h.strip() for h in _split_fields(lines[0], sep)]
+    if len(lines) == 1:
+        msg = f"{label} has a header line but no rows"
+        raise ValueError(msg)
+    rows = []
+    try:
+        if sep == " ":
+            rows = list(
+                csv.reader((ln.strip() for ln in lines[1:]), delimiter=" ", skipinitialspace=True)
+            )
+        else:
+            rows = list(csv.reader(lines[1:], delimiter=sep))
+    except csv.Error as err:
+        msg = f"{label}: cannot parse rows ({err})"
+        raise ValueError(msg) from None
+    width = len(rows[0])
+    rownames = width == len(header) + 1  # R's write.table: no header above the row names
+    if rownames:
+        header = ["", *header]
+    if header and header[-1] == "" and len(header) > 1 and all(r[-1:] in ([""], []) for r in rows):
+        # a trailing delimiter on every line
+        header = header[:-1]
+        rows = [r[: len(header)] for r in rows]
+    ncol = len(header)
+    for k, row in enumerate(rows):
+        if len(row) != ncol:
+            line_no = numbered[k + 1][0]
+            msg = (
+                f"{label}: line {line_no} has {len(row)} fields but the header has {ncol} "
+                "(a truncated file, or a delimiter inside an unquoted value?)"
+            )
+            raise ValueError(msg)
+    cols = list(zip(*rows))
+    line_numbers = np.array([n for n, _ in numbered[1:]])
+    columns: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    dup = []
+    for j, name in enumerate(header):
+        if name in seen and not (rownames and j == 0):
+            dup.append(name)
+        seen.setdefault(name, j)
+    if dup:
+        msg = f"{label}: duplicate column names {sorted(set(dup))}; rename them so each is unique"
+        raise ValueError(msg)
+    id_idx = _resolve_id_column(header, cols, id_column, label, rownames)
+    id_name = header[id_idx] or None
+    ids = [v.strip() for v in cols[id_idx]]
+    for j, name in enumerate(header):
+        if j != id_idx:
+            columns[name] = list(cols[j])
+    meta["id_column"] = id_name if id_name is not None else "(row names)"
+    return _Parsed(ids, id_name, columns, line_numbers, label, meta)
+
+
+def _resolve_id_column(header, cols, id_column, label, rownames) -> int:
+    if id_column is not None:
+        if id_column not in header:
+            msg = f"{label}: id_column {id_column!r} is not a column; columns are {header}"
+            raise ValueError(msg)
+        return header.index(id_column)
+    if rownames or header[0] in ("", "Unnamed: 0", "row.names", "rownames", "row_names"):
+        return 0
+    keys = [_key(h) for h in header]
+    if keys[0] in ID_NAMES:
+        return 0
+    for name in ID_NAMES:
+        if name in keys:
+            return keys.index(name)
+    first = [v for v in cols[0] if v.strip() not in NA_TOKENS][:1000]
+    if first and _parse_failures(first):
+        return 0  # a first column of text
+    msg = (
+        f"{label}: cannot tell which column holds the gene IDs (columns: {header}); "
+        "pass id_column='...'"
+    )
+    raise ValueError(msg)
+
+
+def _parse_failures(values: list[str]) -> list[int]:
+    """Indices of values that are neither NA tokens nor numbers."""
+    bad = []
+    for i, v in enumerate(values):
+        s = v.strip()
+        if s in NA_TOKENS:
+            continue
+        try:
+            float(s)
+        except ValueError:
+            bad.append(i)
+    return bad
+
+
+def _parsed_from_frame(df: pd.DataFrame, id_column: str | None) -> _Parsed:
+    label = "the DataFrame"
+    meta: dict[str, Any] = {"source": "DataFrame"}
+    if isinstance(df, DETable):
+        meta.update({k: v for k, v in df.meta.items() if k not in ("column_map",)})
+    if df.shape[0] == 0:
+        msg = f"{label} has no rows"
+        raise ValueError(msg)
+    if df.columns.duplicated().any():
+        dup = sorted(set(map(str, df.columns[df.columns.duplicated()])))
+        msg = f"{label}: duplicate column names {dup}; rename them so each is unique"
+        raise ValueError(msg)
+    header = [str(c) for c in df.columns]
+    if id_column is not None:
+        if id_column not in header:
+            msg = f"{label}: id_column {id_column!r} is not a column; columns are {header}"
+            raise ValueError(msg)
+        ids = df[id_column]
+        id_name = id_column
+        rest = df.drop(columns=[id_column])
+    elif not isinstance(df.index, pd.RangeIndex):
+        ids = df.index.to_series()
+        id_name = df.index.name
+        rest = df
+    else:
+        cols = [df[c].astype(str).tolist() for c in df.columns]
+        idx = _resolve_id_column(header, cols, None, label, rownames=False)
+        id_name = header[idx]
+        ids = df.iloc[:, idx]
+        rest = df.drop(columns=[df.columns[idx]])
+    ids_list = ["" if pd.isna(v) else str(v).strip() for v in ids]
+    columns: dict[str, Any] = {}
+    for name in rest.columns:
+        s = rest[name]
+        if pd.api.types.is_bool_dtype(s):
+            columns[str(name)] = s.to_numpy(dtype=float)
+        elif pd.api.types.is_numeric_dtype(s):
+            columns[str(name)] = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            columns[str(name)] = ["" if _isna(v) else str(v) for v in s]
+    meta["id_column"] = id_name if id_name is not None else "(index)"
+    return _Parsed(ids_list, id_name, columns, None, label, meta)
+
+
+def _isna(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _to_float(values: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Parse strings to float64, correctly rounded; return (array, indices of text values)."""
+    stripped = np.char.strip(np.asarray(values, dtype=str))
+    na = np.isin(stripped, list(NA_TOKENS))
+    filled = np.where(na, "nan", stripped)
+    try:
+        return filled.astype(np.float64), []
+    except ValueError:
+        bad = _parse_failures(values)
+        out = np.full(len(values), np.nan)
+        good = np.setdiff1d(np.arange(len(values)), bad)
+        out[good] = filled[good].astype(np.float64)
+        return out, bad
+
+
+def _detect_kind(keys: set[str]) -> str:
+    if "log2foldchange" in keys and ({"lfcse", "basemean"} & keys):
+        return "deseq2"
+    if "logcpm" in keys and not ({"aveexpr", "t"} & keys) and ({"f", "lr", "pvalue", "fdr"} & keys):
+        return "edger"
+    return "limma"
+
+
+def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
+    label = parsed.label
+    names = list(parsed.columns)
+    keys = {_key(n): n for n in names}
+    detected = _detect_kind(set(keys))
+    meta = parsed.meta
+    if kind == "auto" and detected != "limma":
+        what = {
+            "deseq2": (
+                "a DESeq2 results table",
+                "its statistics are DESeq2's Wald test (no moderated t, no B)",
+                "log2FoldChange→logFC, stat→t, pvalue→P.Value, padj→adj.P.Val",
+            ),
+            "edger": (
+                "an edgeR results table",
+                "its statistics are edgeR's F or likelihood-ratio test (no t, no B)",
+                "logCPM→AveExpr, PValue→P.Value, FDR→adj.P.Val",
+            ),
+        }[detected]
+        msg = (
+            f"{label} is {what[0]} (columns {names}), not a limma table: {what[1]}. "
+            f"To import it anyway with the documented mapping {what[2]}, pass kind={detected!r}; "
+            "or run limma on the counts with degbridge.run_limma(..., method='voom')."
+        )
+        raise ValueError(msg)
+
+    effective = detected if kind == "auto" else kind
+    mapping: dict[str, str] = {}
+    if effective == "deseq2":
+        mapping = {keys[k]: v for k, v in DESEQ2_MAP.items() if k in keys}
+        meta["mapped_from"] = "DESeq2"
+        meta["method"] = meta.get("method") or "DESeq2"
+    elif effective == "edger":
+        mapping = {keys[k]: v for k, v in EDGER_MAP.items() if k in keys}
+        meta["mapped_from"] = "edgeR"
+        meta["method"] = meta.get("method") or "edgeR"
+    else:
+        mapping = _limma_mapping(names, label, meta)
+    meta["kind"] = effective if effective != "limma" else "limma"
+    renamed = {a: b for a, b in mapping.items() if a != b}
+    meta["column_map"] = renamed
+    if renamed and effective == "limma":  # DESeq2/edgeR mappings were asked for by kind=
+        warnings.warn(
+            f"{label}: columns renamed to limma's names: "
+            + ", ".join(f"{a!r} → {b!r}" for a, b in renamed.items()),
+            ColumnAliasWarning,
+            stacklevel=3,
+        )
+    if not mapping:
+        msg = (
+            f"{label} has no recognisable differential-expression columns (found {names}); "
+            f"expected some of {list(CANONICAL)} or their usual aliases "
+            "(P.value, pvalue, FDR, adj.P.value, lods, ...)"
+        )
+        raise ValueError(msg)
+
+    ids = parsed.ids
+    empty = [i for i, g in enumerate(ids) if g == "" or g in NA_TOKENS]
+    if empty:
+        msg = f"{label}: {len(empty)} rows have no gene ID, first at {_where_row(parsed, empty[0])}"
+        raise ValueError(msg)
+
+    data: dict[str, Any] = {}
+    missing: dict[str, int] = {}
+    mixed: dict[str, int] = {}
+    for name in names:
+        values = parsed.columns[name]
+        target = mapping.get(name, name)
+        if isinstance(values, np.ndarray):
+            arr, bad = values, []
+        else:
+            arr, bad = _to_float(values)
+        if target in CANONICAL:
+            if bad:
+                i = bad[0]
+                msg = (
+                    f"{label}: column {name!r} must be numeric but has text at {parsed.where(i)}: "
+                    f"{values[i]!r}" + (f" ({len(bad)} such values)" if len(bad) > 1 else "")
+                )
+                if re.fullmatch(r"-?\d+,\d+([eE][-+]?\d+)?", str(values[i]).strip()):
+                    msg += "; it looks like a decimal comma: save the file with '.' as decimal mark"
+                raise ValueError(msg)
+            _check_canonical(arr, name, target, parsed)
+            data[target] = arr
+        elif bad:
+            n_text = len(bad)
+            n_num = int(np.sum(~np.isnan(arr)))
+            if n_num and n_text < 0.05 * len(arr):
+                mixed[name] = n_text
+            col = pd.array([None if _isna_token(v) else v for v in values], dtype="string")
+            data[target] = col
+        else:
+            data[target] = arr
+        missing[target] = int(pd.isna(data[target]).sum())
+    if mixed:
+        warnings.warn(
+            f"{label}: columns with mostly numbers but some text were kept as text: "
+            + ", ".join(f"{k!r} ({v} text values)" for k, v in mixed.items()),
+            DataWarning,
+            stacklevel=3,
+        )
+
+    order = [c for c in CANONICAL if c in data] + [c for c in data if c not in CANONICAL]
+    index = pd.Index(ids, dtype=object, name=parsed.id_name)
+    frame = pd.DataFrame({c: data[c] for c in order}, index=index)
+    frame = _handle_duplicates(frame, parsed, duplicates)
+    _warn_excel_dates(frame.index, label)
+    _check_pvalue_order(frame, label)
+    meta["missing"] = missing
+    meta.setdefault("format", _guess_format(parsed, meta))
+    meta["n_genes"] = int(frame.shape[0])
+    return DETable(frame, meta=meta)
+
+
+def _isna_token(v: str) -> bool:
+    return v is None or str(v).strip() in NA_TOKENS
+
+
+def _where_row(parsed: _Parsed, i: int) -> str:
+    if parsed.lines is not None:
+        return f"line {int(parsed.lines[i])}"
+    return f"row {i + 1}"
+
+
+def _limma_mapping(names: list[str], label: str, meta: dict) -> dict[str, str]:
+    """Map column names to canonical names: exact names first, then unambiguous aliases."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        if name in CANONICAL:
+            mapping[name] = name
+            taken.add(name)
+    candidates: dict[str, list[str]] = {}
+    for name in names:
+        if name in mapping:
+            continue
+        target = ALIASES.get(_key(name))
+        if target is not None and target not in taken:
+            candidates.setdefault(target, []).append(name)
+    ambiguous = {}
+    for target, cands in candidates.items():
+        if len(cands) == 1:
+            mapping[cands[0]] = target
+        else:
+            ambiguous[target] = cands
+    if ambiguous:
+        meta["ambiguous_aliases"] = ambiguous
+        warnings.warn(
+            f"{label}: columns {ambiguous} could each be the same limma column; none was "
+            "renamed. Rename the one you mean before reading.",
+            ColumnAliasWarning,
+            stacklevel=4,
+        )
+    return mapping
+
+
+def _check_canonical(arr: np.ndarray, name: str, target: str, parsed: _Parsed) -> None:
+    label = parsed.label
+    if arr.size and np.isnan(arr).all():
+        msg = f"{label}: column {name!r} has no values (all missing)"
+        raise ValueError(msg)
+    inf = np.flatnonzero(np.isinf(arr))
+    if inf.size:
+        msg = (
+            f"{label}: column {name!r} has {inf.size} infinite value(s), first at "
+            f"{parsed.where(int(inf[0]))}"
+        )
+        raise ValueError(msg)
+    if target in PVALUE_COLUMNS:
+        bad = np.flatnonzero((arr < 0) | (arr > 1))
+        if bad.size:
+            i = int(bad[0])
+            msg = (
+                f"{label}: column {name!r} holds P-values but {bad.size} value(s) lie outside "
+                f"[0, 1], first at {parsed.where(i)}: {float(arr[i])!r}"
+            )
+            raise ValueError(msg)
+
+
+def _handle_duplicates(frame: pd.DataFrame, parsed: _Parsed, duplicates: str) -> pd.DataFrame:
+    dup_mask = frame.index.duplicated(keep=False)
+    if not dup_mask.any():
+        return frame
+    label = parsed.label
+    dup_ids = pd.unique(frame.index[dup_mask])
+    if duplicates == "error":
+        shown = []
+        for g in dup_ids[:5]:
+            pos = np.flatnonzero(frame.index == g)
+            where = (
+                ", ".join(str(int(parsed.lines[p])) for p in pos[:4])
+                if parsed.lines is not None
+                else ", ".join(str(int(p) + 1) for p in pos[:4])
+            )
+            shown.append(f"{g!r} ({'lines' if parsed.lines is not None else 'rows'} {where})")
+        more = f" and {len(dup_ids) - 5} more" if len(dup_ids) > 5 else ""
+        msg = (
+            f"{label}: {len(dup_ids)} gene IDs occur more than once: {', '.join(shown)}{more}. "
+            "Pass duplicates='first' to keep the first row of each, or duplicates='mean' to "
+            "average them"
+        )
+        raise ValueError(msg)
+    parsed.meta["duplicates"] = {"policy": duplicates, "n_ids": len(dup_ids)}
+    warnings.warn(
+        f"{label}: {len(dup_ids)} duplicated gene IDs resolved with duplicates={duplicates!r}",
+        DataWarning,
+        stacklevel=4,
+    )
+    if duplicates == "first":
+        return frame[~frame.index.duplicated(keep="first")]
+    numeric = frame.select_dtypes("number").columns
+    grouped = frame.groupby(level=0, sort=False)
+    out = grouped.first()
+    out[numeric] = grouped[list(numeric)].mean()
+    out.index.name = frame.index.name
+    return out[frame.columns]
+
+
+def _warn_excel_dates(index: pd.Index, label: str) -> None:
+    hits = [g for g in index[:200000] if _EXCEL_DATE.match(str(g))]
+    if hits:
+        warnings.warn(
+            f"{label}: {len(hits)} gene IDs look like dates a spreadsheet made of gene names "
+            f"(e.g. {hits[:5]}; MARCH1 becomes '1-Mar', SEPT2 '2-Sep'). Recover the original "
+            "names from the source before trusting these rows.",
+            ExcelDateWarning,
+            stacklevel=4,
+        )
+
+
+def _check_pvalue_order(frame: pd.DataFrame, label: str) -> None:
+    if not {"P.Value", "adj.P.Val"} <= set(frame.columns):
+        return
+    p, q = frame["P.Value"].to_numpy(), frame["adj.P.Val"].to_numpy()
+    ok = ~(np.isnan(p) | np.isnan(q))
+    # adjusted P-values are never below raw ones (allow rounding in exported files)
+    bad = int(np.sum(q[ok] < p[ok] * (1 - 1e-3) - 1e-12))
+    if bad:
+        warnings.warn(
+            f"{label}: adj.P.Val is below P.Value for {bad} genes; are the two columns swapped?",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _guess_format(parsed: _Parsed, meta: dict) -> str:
+    names = set(parsed.columns)
+    if meta.get("mapped_from"):
+        return f"{meta['mapped_from']} results"
+    if parsed.id_name == "ID" and ({"Gene.symbol", "Gene.title"} & names):
+        return "GEO2R export"
+    if meta.get("source") == "DataFrame":
+        return "DataFrame"
+    if parsed.id_name is None:
+        return "limma topTable (row names)"
+    return "table"
+
+
+def read_matrix(path: str | os.PathLike, *, sep: str | None = None) -> pd.DataFrame:
+    """Read an expression or count matrix file: genes in rows (IDs in the first column).
+
+    Parameters
+    ----------
+    path
+        CSV/TSV (delimiter detected), optionally gzip-compressed.
+    sep
+        Delimiter; detected by default.
+
+    Returns
+    -------
+    A genes × samples float DataFrame indexed by gene ID (strings, leading zeros kept).
+    """
+    path = Path(path)
+    label = f"file {str(path)!r}"
+    raw, _ = _read_bytes(path)
+    text, _enc = _decode(raw, label)
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    if sep is None:
+        sep = _detect_sep(lines, label)
+    if len(lines) < 2:
+        msg = f"{label} has a header line but no rows"
+        raise ValueError(msg)
+    kwargs = {"sep": r"\s+"} if sep == " " else {"sep": sep}
+    body = "\n".join(lines)
+    try:
+        df = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, index_col=0, **kwargs)
+    except pd.errors.ParserError as err:
+        msg = f"{label}: cannot parse the matrix ({err})"
+        raise ValueError(msg) from None
+    values = np.empty(df.shape, dtype=np.float64)
+    for j, col in enumerate(df.columns):
+        arr, bad = _to_float(df[col].tolist())
+        if bad:
+            i = bad[0]
+            msg = (
+                f"{label}: sample column {col!r} has text at gene {df.index[i]!r}: "
+                f"{df[col].iloc[i]!r}"
+            )
+            raise ValueError(msg)
+        values[:, j] = arr
+    index = pd.Index([str(g).strip() for g in df.index], dtype=object, name=df.index.name or None)
+    return pd.DataFrame(values, index=index, columns=[str(c) for c in df.columns])

@@ -1,0 +1,118 @@
+## degbridge: the limma analyses behind degbridge.run_limma(), usable from plain R as well.
+##
+##   source("limma_de.R")
+##   res <- degbridge_limma_de(counts, design, contrasts, method = "voom")
+##   res$tables[[1]]          # topTable(..., number = Inf, sort.by = "none") for contrast 1
+##
+## Every argument is data: a numeric matrix (genes x samples), a numeric design matrix and a
+## numeric contrast matrix (design columns x contrasts). Nothing is parsed or evaluated, so
+## callers build designs and contrasts themselves (degbridge does that in Python).
+##
+## Steps, by method (these are the limma User's Guide recipes):
+##   "ls"    log-expression:  [arrayWeights] -> [duplicateCorrelation] -> lmFit
+##   "voom"  counts:  DGEList -> [filterByExpr] -> calcNormFactors -> voom (or
+##                    voomWithQualityWeights) [-> duplicateCorrelation -> voom again ->
+##                    duplicateCorrelation] -> lmFit
+##   "trend" counts:  DGEList -> [filterByExpr] -> calcNormFactors -> cpm(log = TRUE,
+##                    prior.count) [-> duplicateCorrelation] -> lmFit, eBayes(trend = TRUE)
+## then contrasts.fit (unless a single design coefficient is tested) -> eBayes(trend, robust)
+## -> topTable, or treat(lfc) -> topTreat when lfc > 0; with several contrasts also the
+## moderated F-test table.
+
+degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
+                               method = "ls", normalize = "TMM", filter = TRUE,
+                               robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
+                               weights = "none", confint = FALSE, prior.count = 3) {
+  warns <- character()
+  msgs <- character()
+  res <- withCallingHandlers(
+    .degbridge_limma_run(x, design, contrasts, coef, method, normalize, filter, robust,
+                         trend, lfc, block, weights, confint, prior.count),
+    warning = function(w) {
+      warns <<- c(warns, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    },
+    message = function(m) {
+      msgs <<- c(msgs, conditionMessage(m))
+      invokeRestart("muffleMessage")
+    }
+  )
+  res$warnings <- warns
+  res$messages <- msgs
+  res
+}
+
+.degbridge_limma_run <- function(x, design, contrasts, coef, method, normalize, filter,
+                                 robust, trend, lfc, block, weights, confint, prior.count) {
+  stopifnot(is.matrix(x), is.numeric(x), is.matrix(design), nrow(design) == ncol(x))
+  method <- match.arg(method, c("ls", "voom", "trend"))
+  weights <- match.arg(weights, c("none", "arrayWeights", "quality"))
+  keep <- rep(TRUE, nrow(x))
+  info <- list()
+  correlation <- NULL
+  if (method == "ls") {
+    E <- x
+    w <- NULL
+    if (weights == "arrayWeights") {
+      w <- limma::arrayWeights(E, design)
+      info$sample_weights <- as.numeric(w)
+    }
+    if (!is.null(block)) {
+      corfit <- limma::duplicateCorrelation(E, design, block = block, weights = w)
+      correlation <- corfit$consensus.correlation
+    }
+    fit <- limma::lmFit(E, design, weights = w, block = block, correlation = correlation)
+  } else {
+    dge <- edgeR::DGEList(counts = x)
+    if (isTRUE(filter)) {
+      keep <- edgeR::filterByExpr(dge, design = design)
+      dge <- dge[keep, , keep.lib.sizes = FALSE]
+    }
+    dge <- edgeR::calcNormFactors(dge, method = normalize)
+    info$lib_size <- as.numeric(dge$samples$lib.size)
+    info$norm_factors <- as.numeric(dge$samples$norm.factors)
+    if (method == "voom") {
+      vfun <- if (weights == "quality") limma::voomWithQualityWeights else limma::voom
+      v <- vfun(dge, design)
+      if (!is.null(block)) {
+        corfit <- limma::duplicateCorrelation(v, design, block = block)
+        v <- vfun(dge, design, block = block, correlation = corfit$consensus.correlation)
+        corfit <- limma::duplicateCorrelation(v, design, block = block)
+        correlation <- corfit$consensus.correlation
+      }
+      if (weights == "quality") info$sample_weights <- as.numeric(v$targets$sample.weights)
+      fit <- limma::lmFit(v, design, block = block, correlation = correlation)
+    } else {
+      E <- edgeR::cpm(dge, log = TRUE, prior.count = prior.count)
+      if (!is.null(block)) {
+        corfit <- limma::duplicateCorrelation(E, design, block = block)
+        correlation <- corfit$consensus.correlation
+      }
+      fit <- limma::lmFit(E, design, block = block, correlation = correlation)
+      trend <- TRUE
+    }
+  }
+  if (!is.null(correlation)) info$consensus_correlation <- correlation
+  if (!is.null(contrasts)) {
+    fit <- limma::contrasts.fit(fit, contrasts)
+    coefs <- seq_len(ncol(contrasts))
+  } else {
+    coefs <- coef
+  }
+  ftable <- NULL
+  if (lfc > 0) {
+    fit2 <- limma::treat(fit, lfc = lfc, trend = trend, robust = robust)
+    tables <- lapply(coefs, function(j)
+      limma::topTreat(fit2, coef = j, number = Inf, sort.by = "none", confint = confint))
+  } else {
+    fit2 <- limma::eBayes(fit, trend = trend, robust = robust)
+    tables <- lapply(coefs, function(j)
+      limma::topTable(fit2, coef = j, number = Inf, sort.by = "none", confint = confint))
+    if (length(coefs) > 1)
+      ftable <- limma::topTable(fit2, coef = coefs, number = Inf, sort.by = "none")
+  }
+  info$df_prior <- as.numeric(fit2$df.prior)
+  info$s2_prior <- as.numeric(fit2$s2.prior)
+  list(tables = unname(tables), ftable = ftable, keep = keep, info = info,
+       df_residual = as.numeric(fit2$df.residual))
+}
