@@ -43,9 +43,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 _LAZY = {
     "run_limma": ".limma",
     "DEResults": ".limma",
-    "compare": ".compare",
-    "Comparison": ".compare",
-    "MODELS": ".compare",
+    "compare": ".comparison",
+    "Comparison": ".comparison",
+    "MODELS": ".comparison",
     "expression_features": ".features",
     "pseudobulk": ".anndata",
     "annotate": ".anndata",
@@ -102,7 +102,7 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from . import tl
     from .anndata import annotate, pseudobulk
-    from .compare import MODELS, Comparison, compare
+    from .comparison import MODELS, Comparison, compare
     from .features import expression_features
     from .handback import to_r
     from .limma import DEResults, run_limma

@@ -194,12 +194,32 @@ def session() -> _Session:
             problem = _rpy2_problem()
             if problem or _r_home() is None:
                 check_r(start=False)
-            try:
-                _session = _Session()
-            except RNotAvailableError as err:
-                _session_error = err
-                raise
+            with _environment_kept("LD_LIBRARY_PATH"):
+                try:
+                    _session = _Session()
+                except RNotAvailableError as err:
+                    _session_error = err
+                    raise
     return _session
+
+
+@contextlib.contextmanager
+def _environment_kept(name: str) -> Iterator[None]:
+    """Undo changes R's start-up makes to an environment variable.
+
+    rpy2 puts R's library folders (``/usr/lib/R/lib:/usr/lib/x86_64-linux-gnu:...``) in
+    ``LD_LIBRARY_PATH``. The running process is unaffected (the loader reads it at start), but
+    every child process would inherit it: a Python child (joblib/loky or dask workers) would
+    then load the system's libpython instead of this interpreter's (pyenv, conda) and fail.
+    """
+    before = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def call(name: str, *args: Any, **kwargs: Any) -> Any:

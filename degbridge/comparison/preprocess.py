@@ -1,0 +1,329 @@
+"""Turn a DE table (plus extra per-gene tables) into X and y, recording every decision.
+
+Nothing is dropped, imputed or clipped silently: each step adds a row to the preprocessing
+report (step, column, number of genes or values, reason).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..table import ID_NAMES, DETable, _key
+
+__all__ = ["Prepared", "RobustClipper", "gene_frame", "prepare", "robust_z"]
+
+#: |robust z| above this is an outlier (Iglewicz & Hoaglin's modified z-score cut-off).
+OUTLIER_Z = 3.5
+
+
+@dataclass
+class Prepared:
+    X: pd.DataFrame
+    y: pd.Series
+    report: list[dict[str, Any]] = field(default_factory=list)
+    outliers: pd.DataFrame | None = None
+
+    def note(self, step: str, column: str | None, n: int | None, detail: str) -> None:
+        self.report.append({"step": step, "column": column, "n": n, "detail": detail})
+
+
+def robust_z(values: np.ndarray) -> np.ndarray:
+    """Modified z-scores 0.6745 (x - median) / MAD; the mean absolute deviation when MAD = 0."""
+    x = np.asarray(values, dtype=float)
+    ok = ~np.isnan(x)
+    z = np.full(x.shape, np.nan)
+    if not ok.any():
+        return z
+    med = np.median(x[ok])
+    mad = np.median(np.abs(x[ok] - med))
+    if mad > 0:
+        z[ok] = 0.6745 * (x[ok] - med) / mad
+        return z
+    meanad = np.mean(np.abs(x[ok] - med))
+    if meanad > 0:
+        z[ok] = (x[ok] - med) / (1.253314 * meanad)
+    else:
+        z[ok] = 0.0
+    return z
+
+
+class RobustClipper(TransformerMixin, BaseEstimator):
+    """Clip each feature to median ± z·MAD/0.6745, learnt on the data it is fitted on.
+
+    Inside a pipeline the bounds come from the training fold only.
+    """
+
+    def __init__(self, z: float = OUTLIER_Z):
+        self.z = z
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        med = np.nanmedian(X, axis=0)
+        mad = np.nanmedian(np.abs(X - med), axis=0)
+        meanad = np.nanmean(np.abs(X - med), axis=0) * 1.253314 * 0.6745
+        scale = np.where(mad > 0, mad, meanad)
+        half = np.where(scale > 0, self.z * scale / 0.6745, np.inf)
+        self.lower_ = med - half
+        self.upper_ = med + half
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "lower_")
+        return np.clip(np.asarray(X, dtype=float), self.lower_, self.upper_)
+
+
+def _is_r_object(obj) -> bool:
+    return type(obj).__module__.startswith("rpy2.")
+
+
+def gene_frame(obj, label: str) -> pd.DataFrame:
+    """A frame indexed by unique gene IDs (from its index, row names or an ID column)."""
+    if _is_r_object(obj):
+        from ..r import frame_from_r
+
+        obj = frame_from_r(obj)
+    if not isinstance(obj, pd.DataFrame):
+        msg = f"{label} must be a pandas DataFrame (genes as rows), not {type(obj).__name__}"
+        raise TypeError(msg)
+    df = pd.DataFrame(obj)
+    if isinstance(df.index, pd.RangeIndex):
+        keys = [_key(c) for c in df.columns]
+        idx = next((keys.index(k) for k in ID_NAMES if k in keys), None)
+        if idx is None:
+            msg = (
+                f"{label} has no gene IDs: set them as the index (df.set_index('gene')) or name "
+                "the column 'gene' or 'ID'"
+            )
+            raise ValueError(msg)
+        df = df.set_index(df.columns[idx])
+    df.index = pd.Index([str(i) for i in df.index], dtype=object, name=df.index.name)
+    if df.index.has_duplicates:
+        dup = list(pd.unique(df.index[df.index.duplicated()]))
+        msg = f"{label} has {len(dup)} duplicated gene IDs, e.g. {dup[:5]}"
+        raise ValueError(msg)
+    return df
+
+
+def _extra_items(extra) -> list[tuple[str, Any]]:
+    if extra is None:
+        return []
+    if isinstance(extra, Mapping):
+        return [(str(k), v) for k, v in extra.items()]
+    if isinstance(extra, pd.DataFrame) or _is_r_object(extra):
+        return [(_default_prefix(extra, 0, 1), extra)]
+    items = list(extra)
+    return [(_default_prefix(e, i, len(items)), e) for i, e in enumerate(items)]
+
+
+def _default_prefix(frame, i: int, n: int) -> str:
+    contrast = getattr(frame, "meta", {}).get("contrast") if isinstance(frame, DETable) else None
+    if contrast:
+        return re.sub(r"\W+", "_", str(contrast)).strip("_") or f"extra{i + 1}"
+    return "extra" if n == 1 else f"extra{i + 1}"
+
+
+def join_extra(base: pd.DataFrame, extra, prep: Prepared | None = None) -> pd.DataFrame:
+    """Left-join extra per-gene tables by gene ID, columns prefixed ``"<prefix>_"``."""
+    out = base
+    for prefix, frame in _extra_items(extra):
+        label = f"extra table {prefix!r}"
+        df = gene_frame(frame, label)
+        matched = int(base.index.isin(df.index).sum())
+        if matched == 0:
+            msg = (
+                f"{label} matches no gene ID of the table (0 of {len(base)} table genes, "
+                f"{len(df)} extra genes; table IDs look like {list(base.index[:3])}, extra IDs "
+                f"like {list(df.index[:3])})"
+            )
+            raise ValueError(msg)
+        df = df.add_prefix(f"{prefix}_")
+        clash = [c for c in df.columns if c in out.columns]
+        if clash:
+            msg = f"{label}: prefixed columns {clash} already exist; choose another prefix (a dict key)"
+            raise ValueError(msg)
+        out = out.join(df, how="left")
+        if prep is not None:
+            prep.note(
+                "join extra",
+                prefix,
+                matched,
+                f"{matched} of {len(base)} genes matched ({len(df)} genes in the extra table); "
+                f"{len(base) - matched} unmatched get missing values (imputed)",
+            )
+    return out
+
+
+def _looks_like_id(name: str, s: pd.Series) -> bool:
+    key = _key(name)
+    if not (key in ID_NAMES or key.endswith("id") or key in ("entrez", "entrezid", "geneid")):
+        return False
+    vals = s.dropna()
+    return bool(len(vals)) and vals.is_unique and np.allclose(vals, np.round(vals))
+
+
+def prepare(
+    table,
+    target: str,
+    *,
+    features: Sequence[str] | None,
+    extra,
+    outliers: str,
+    min_genes: int,
+) -> Prepared:
+    frame = gene_frame(table, "table")
+    if extra is not None:
+        prep0 = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float))
+        frame = join_extra(frame, extra, prep0)
+        report = prep0.report
+    else:
+        report = []
+    numeric = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    if not isinstance(target, str):
+        msg = f"target must be a column name, not {type(target).__name__}"
+        raise TypeError(msg)
+    if target not in frame.columns:
+        msg = f"target {target!r} is not a column; numeric columns are {numeric}"
+        raise ValueError(msg)
+    if target not in numeric:
+        msg = f"target {target!r} is not numeric (dtype {frame[target].dtype}); numeric columns are {numeric}"
+        raise TypeError(msg)
+    prep = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float), report=report)
+
+    y = frame[target].astype(float)
+    missing_y = y.isna()
+    if missing_y.any():
+        prep.note("drop genes", target, int(missing_y.sum()), "target is missing")
+        frame = frame.loc[~missing_y]
+        y = y.loc[~missing_y]
+
+    if features is not None:
+        features = [str(f) for f in features]
+        unknown = [f for f in features if f not in frame.columns]
+        if unknown:
+            msg = f"features {unknown} are not columns; numeric columns are {[c for c in numeric if c != target]}"
+            raise ValueError(msg)
+        if target in features:
+            msg = f"the target {target!r} cannot also be a feature"
+            raise ValueError(msg)
+        bad = [f for f in features if f not in numeric]
+        if bad:
+            msg = f"features {bad} are not numeric"
+            raise TypeError(msg)
+        cols = features
+    else:
+        cols = []
+        for c in frame.columns:
+            if c == target:
+                continue
+            if c not in numeric:
+                prep.note(
+                    "drop column",
+                    c,
+                    None,
+                    f"not numeric ({frame[c].dtype}): an annotation or identifier",
+                )
+            elif _looks_like_id(c, frame[c]):
+                prep.note(
+                    "drop column", c, None, "an identifier (unique integers named like an ID)"
+                )
+            else:
+                cols.append(c)
+    X = frame[cols].astype(float)
+    kept = []
+    for c in cols:
+        col = X[c]
+        if col.isna().all():
+            prep.note("drop column", c, None, "no values")
+        elif col.nunique(dropna=True) <= 1:
+            prep.note("drop column", c, None, "constant")
+        else:
+            kept.append(c)
+            n_missing = int(col.isna().sum())
+            if n_missing:
+                prep.note(
+                    "impute",
+                    c,
+                    n_missing,
+                    "missing values replaced by the training median inside each pipeline",
+                )
+    X = X[kept]
+
+    if not len(X.columns):
+        msg = (
+            f"no usable features left for target {target!r} (the table has no other numeric "
+            "columns); add per-gene features with extra= (expression summaries, other omics)"
+        )
+        raise ValueError(msg)
+    if y.nunique() <= 1:
+        msg = f"target {target!r} is constant ({y.iloc[0]!r} for every gene): nothing to predict"
+        raise ValueError(msg)
+    if len(y) < min_genes:
+        msg = f"only {len(y)} genes with a target value; this comparison needs at least {min_genes}"
+        raise ValueError(msg)
+
+    # outliers: robust z-scores of the target and each feature
+    rows = []
+    flags = pd.DataFrame(False, index=X.index, columns=[target, *X.columns])
+    for c in [target, *X.columns]:
+        z = robust_z((y if c == target else X[c]).to_numpy())
+        out = np.abs(z) > OUTLIER_Z
+        flags[c] = out
+        if out.any():
+            worst = np.argsort(-np.abs(np.nan_to_num(z)))[:3]
+            rows.append(
+                {
+                    "column": c,
+                    "n_outliers": int(out.sum()),
+                    "fraction": float(out.mean()),
+                    "max_abs_z": float(np.nanmax(np.abs(z))),
+                    "examples": ", ".join(str(X.index[i]) for i in worst),
+                }
+            )
+    prep.outliers = pd.DataFrame(
+        rows, columns=["column", "n_outliers", "fraction", "max_abs_z", "examples"]
+    )
+    if rows:
+        total = int(flags.any(axis=1).sum())
+        if outliers == "drop":
+            keep = ~flags.any(axis=1)
+            prep.note(
+                "drop genes",
+                None,
+                total,
+                f"an outlier (|robust z| > {OUTLIER_Z}) in the target or a feature",
+            )
+            X, y = X.loc[keep], y.loc[keep]
+            if len(y) < min_genes:
+                msg = f"outliers='drop' left {len(y)} genes; at least {min_genes} are needed (use 'report' or 'clip')"
+                raise ValueError(msg)
+        elif outliers == "clip":
+            prep.note(
+                "clip",
+                None,
+                int(flags[list(X.columns)].to_numpy().sum()),
+                f"feature values beyond median ± {OUTLIER_Z} robust SD clipped inside each pipeline "
+                "(bounds from the training fold); the target is not clipped",
+            )
+        else:
+            prep.note(
+                "report outliers",
+                None,
+                total,
+                f"genes with |robust z| > {OUTLIER_Z} somewhere; kept (outliers='report')",
+            )
+    prep.X = X
+    prep.y = y
+    return prep
