@@ -1,0 +1,320 @@
+"""AnnData in and out: pseudobulk sums, and results stored so that they survive ``.h5ad``.
+
+Conventions (samples are ``obs``, genes are ``var``):
+
+* one contrast: ``adata.var[f"{key}_{column}"]`` for ``logFC, AveExpr, t, P.Value, adj.P.Val,
+  B`` (NaN for genes limma did not test, e.g. filtered out), and ``adata.uns[key]`` with
+  ``params``, ``design``, ``contrast``, ``versions``...;
+* several contrasts: ``adata.uns[key]["results"][name]`` (one DataFrame per contrast, indexed
+  by gene) and ``adata.uns[key]["ftest"]``, ``adata.uns[key]["contrasts"]`` (the names);
+* a comparison for target ``T``: ``adata.var[f"{key}_{T}_predicted"]``, ``..._oof``,
+  ``..._split``, and ``adata.uns[key]["compare"][T]`` with the leaderboard, importances,
+  leakage tables and params.
+
+HDF5 does not allow ``/`` in names nor ``None`` values: keys are made safe (``/`` → ``÷``) and
+``None`` values are left out, so what is stored is exactly what reads back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .table import DETable
+
+__all__ = ["annotate", "pseudobulk", "store_comparison", "store_limma"]
+
+
+def _is_anndata(obj) -> bool:
+    return type(obj).__name__ == "AnnData" and hasattr(obj, "obs") and hasattr(obj, "var")
+
+
+def _check_anndata(adata) -> None:
+    if not _is_anndata(adata):
+        msg = f"expected an AnnData (samples or cells × genes), not {type(adata).__name__}"
+        raise TypeError(msg)
+
+
+def _matrix(adata, layer: str | None):
+    if layer is not None:
+        if layer not in adata.layers:
+            msg = f"layer {layer!r} is not in the AnnData; layers are {list(adata.layers)} (layer=None uses X)"
+            raise ValueError(msg)
+        return adata.layers[layer]
+    if adata.X is None:
+        msg = "the AnnData has no X; pass layer=..."
+        raise ValueError(msg)
+    return adata.X
+
+
+def _check_counts(X, layer: str | None, adata) -> None:
+    """Raw counts are non-negative integers; say which layer to use otherwise."""
+    import scipy.sparse as sp
+
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    where = f"layer {layer!r}" if layer else "X"
+    if values.size == 0:
+        return
+    if np.isnan(values).any():
+        msg = f"{where} has missing values; pseudobulk needs raw counts"
+        raise ValueError(msg)
+    if (values < 0).any() or (np.abs(values - np.round(values)) > 1e-8).any():
+        others = [name for name in adata.layers if name != layer]
+        hint = (
+            f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
+            if others
+            else ""
+        )
+        msg = (
+            f"{where} holds non-integer or negative values: normalised or log data, not raw "
+            f"counts. Pseudobulk sums and voom need raw counts{hint}"
+        )
+        raise ValueError(msg)
+
+
+def pseudobulk(
+    adata,
+    sample_key: str,
+    *,
+    groupby: str | None = None,
+    layer: str | None = None,
+    min_cells: int = 10,
+):
+    """Sum raw counts of cells per sample (× group) into a pseudobulk AnnData.
+
+    The sum is a sparse indicator-matrix product: the cell matrix is never densified (peak
+    memory is the cell matrix plus the small pseudobulk result). Pseudobulk samples with fewer
+    than ``min_cells`` cells are dropped and reported in ``uns["pseudobulk"]["dropped"]``.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes, raw counts in ``X`` or ``layer`` (sparse or dense).
+    sample_key
+        ``obs`` column naming the biological sample (donor, replicate).
+    groupby
+        ``obs`` column of the condition/cell type to split each sample by.
+    layer
+        Layer with raw counts (default ``X``).
+    min_cells
+        Minimum cells per pseudobulk sample.
+
+    Returns
+    -------
+    AnnData of pseudobulk samples × genes with dense float counts in ``X``; ``obs`` holds
+    ``sample_key``, ``groupby``, ``n_cells`` and every ``obs`` column constant within each
+    pseudobulk sample.
+    """
+    import anndata as ad
+    import scipy.sparse as sp
+
+    _check_anndata(adata)
+    for key in (sample_key, groupby):
+        if key is not None and key not in adata.obs.columns:
+            msg = (
+                f"{key!r} is not an obs column; obs columns are {list(map(str, adata.obs.columns))}"
+            )
+            raise ValueError(msg)
+    if not isinstance(min_cells, int | np.integer) or min_cells < 1:
+        msg = f"min_cells must be a positive integer, not {min_cells!r}"
+        raise ValueError(msg)
+    X = _matrix(adata, layer)
+    _check_counts(X, layer, adata)
+    keys = [sample_key] if groupby is None else [sample_key, groupby]
+    obs = adata.obs[keys].astype(str)
+    if adata.obs[keys].isna().any().any():
+        msg = f"obs columns {keys} have missing values; every cell needs a sample (and group)"
+        raise ValueError(msg)
+    labels = obs[keys[0]] if groupby is None else obs[keys[0]] + "_" + obs[keys[1]]
+    codes, uniques = pd.factorize(labels, sort=True)
+    n_cells = np.bincount(codes, minlength=len(uniques))
+    keep = n_cells >= min_cells
+    dropped = {str(u): int(c) for u, c in zip(uniques, n_cells) if c < min_cells}
+    if not keep.any():
+        msg = (
+            f"every pseudobulk sample has fewer than min_cells={min_cells} cells "
+            f"(largest: {int(n_cells.max())}); lower min_cells"
+        )
+        raise ValueError(msg)
+    indicator = sp.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniques), len(codes))
+    )[keep]
+    if sp.issparse(X):
+        if sp.isspmatrix_csc(X) or isinstance(X, sp.csc_array):
+            summed = (X.T @ indicator.T).T  # X.T of CSC is CSR without a copy
+        else:
+            summed = indicator @ X
+        values = np.asarray(summed.toarray(), dtype=np.float64)
+    else:
+        values = np.asarray(indicator @ np.asarray(X, dtype=np.float64), dtype=np.float64)
+    names = [str(u) for u, k in zip(uniques, keep) if k]
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
+    constant = []
+    for col in adata.obs.columns:
+        per = adata.obs[col].groupby(codes, observed=True).nunique(dropna=False)
+        if (per <= 1).all():
+            constant.append(col)
+    pb_obs = adata.obs.iloc[first.loc[np.flatnonzero(keep)].to_numpy()][constant].copy()
+    pb_obs.index = pd.Index(names)
+    for k in keys:
+        pb_obs[k] = obs[k].iloc[first.loc[np.flatnonzero(keep)].to_numpy()].to_numpy()
+    pb_obs["n_cells"] = n_cells[keep]
+    out = ad.AnnData(X=values, obs=pb_obs, var=pd.DataFrame(index=adata.var_names.copy()))
+    out.uns["pseudobulk"] = {
+        "sample_key": sample_key,
+        "min_cells": int(min_cells),
+        "layer": layer or "X",
+        "n_cells_total": len(codes),
+        "dropped": dropped,
+    }
+    if groupby is not None:
+        out.uns["pseudobulk"]["groupby"] = groupby
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# storing results
+# ---------------------------------------------------------------------------------------
+
+
+def safe_key(name: str) -> str:
+    """An HDF5-safe name: '/' is not allowed in group or dataset names."""
+    return str(name).replace("/", "÷")
+
+
+def h5ad_safe(value: Any) -> Any:
+    """A copy of value that AnnData can write and reads back equal: no None, safe keys."""
+    if isinstance(value, Mapping):
+        return {safe_key(k): h5ad_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, pd.DataFrame):
+        frame = value.copy()
+        frame.columns = [safe_key(c) for c in frame.columns]
+        for col in frame.columns:
+            s = frame[col]
+            if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+                frame[col] = s.astype(object).where(s.notna(), "").astype(str)
+        if frame.index.name is not None:
+            frame.index.name = safe_key(frame.index.name)
+        frame.index = frame.index.astype(str)
+        return frame
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, str) for v in value):
+            return [str(v) for v in value]
+        if all(isinstance(v, bool | np.bool_) for v in value):
+            return np.asarray(value, dtype=bool)
+        if all(isinstance(v, int | float | np.integer | np.floating) for v in value):
+            return np.asarray(value, dtype=float)
+        return [str(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _limma_params(meta: dict[str, Any]) -> dict[str, Any]:
+    keep = (
+        "method", "options", "design_formula", "factors", "versions", "n_genes_input",
+        "n_genes_tested", "n_genes_filtered", "n_missing_values", "lib_size", "norm_factors",
+        "sample_weights", "consensus_correlation", "df_prior", "dropped_all_zero", "input",
+    )  # fmt: skip
+    return {k: meta[k] for k in keep if k in meta and meta[k] is not None}
+
+
+def store_limma(
+    adata, result, *, key: str = "degbridge", extra: dict[str, Any] | None = None
+) -> None:
+    """Write run_limma results into ``adata.var`` / ``adata.uns[key]`` (all or nothing)."""
+    from .limma import DEResults
+
+    genes = adata.var_names
+    var_updates: dict[str, np.ndarray] = {}
+    if isinstance(result, DEResults):
+        first = next(iter(result.values()))
+        uns = {
+            "contrasts": list(result),
+            "results": {
+                safe_key(n): h5ad_safe(pd.DataFrame(t).rename_axis("gene"))
+                for n, t in result.items()
+            },
+            "contrast_vectors": h5ad_safe(first.meta["contrasts"].rename_axis("coefficient")),
+        }
+        if result.ftest is not None:
+            uns["ftest"] = h5ad_safe(pd.DataFrame(result.ftest).rename_axis("gene"))
+        meta = first.meta
+    else:
+        if not isinstance(result, DETable):
+            msg = f"store_limma expects a DETable or DEResults, not {type(result).__name__}"
+            raise TypeError(msg)
+        table = result.reindex(genes)
+        for col in table.columns:
+            if pd.api.types.is_numeric_dtype(table[col]):
+                var_updates[f"{key}_{col}"] = table[col].to_numpy(dtype=float)
+        meta = result.meta
+        uns = {"contrast": meta.get("contrast"), "contrast_vector": meta.get("contrast_vector")}
+    uns["design"] = h5ad_safe(meta["design"].rename_axis("sample"))
+    uns["params"] = h5ad_safe(_limma_params(meta))
+    if extra:
+        uns.update(h5ad_safe(extra))
+    uns = h5ad_safe(uns)
+    # everything is computed; now write (nothing is written when anything above fails)
+    for col, values in var_updates.items():
+        adata.var[col] = values
+    previous = adata.uns.get(key, {})
+    kept = (
+        {"compare": previous["compare"]}
+        if isinstance(previous, Mapping) and "compare" in previous
+        else {}
+    )
+    adata.uns[key] = {**kept, **uns}
+
+
+def store_comparison(adata, res, *, key: str = "degbridge") -> None:
+    """Write a comparison's predictions into ``adata.var`` and tables into ``adata.uns[key]``."""
+    from .handback import comparison_tables
+
+    _check_anndata(adata)
+    genes = adata.var_names
+    missing = set(res.predictions.index) - set(genes)
+    if missing:
+        msg = f"{len(missing)} genes of the comparison are not in adata.var_names, e.g. {sorted(missing)[:3]}"
+        raise ValueError(msg)
+    preds = res.predictions.reindex(genes)
+    target = safe_key(res.target)
+    var_updates = {
+        f"{key}_{target}_predicted": preds["predicted"].to_numpy(dtype=float),
+        f"{key}_{target}_oof": preds["oof"].to_numpy(dtype=float),
+        f"{key}_{target}_split": pd.Categorical(
+            preds["split"].fillna("not used"), categories=["train", "test", "not used"]
+        ),
+    }
+    tables = {}
+    for name, frame in comparison_tables(res).items():
+        if name == "predictions":
+            continue
+        tables[name] = h5ad_safe(
+            frame if name in ("leakage", "leakage_scores") else frame.reset_index(drop=True)
+        )
+    tables["params"] = h5ad_safe(res.params)
+    tables["best"] = res.best.name
+    entry = h5ad_safe(tables)
+    for col, values in var_updates.items():
+        adata.var[col] = values
+    uns = dict(adata.uns.get(key, {}))
+    compare = dict(uns.get("compare", {}))
+    compare[target] = entry
+    uns["compare"] = compare
+    adata.uns[key] = uns
+
+
+def annotate(adata, result, *, key: str = "degbridge"):
+    """Store a run_limma result or a Comparison in an AnnData (see module docs); returns it."""
+    from .comparison import Comparison
+
+    _check_anndata(adata)
+    if isinstance(result, Comparison):
+        store_comparison(adata, result, key=key)
+    else:
+        store_limma(adata, result, key=key)
+    return adata

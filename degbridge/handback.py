@@ -1,0 +1,122 @@
+"""Hand results back: R objects (rpy2), TSV folders, plain Python structures.
+
+* :func:`to_r` — a DETable/DataFrame becomes an R ``data.frame`` (gene IDs as ``row.names``,
+  limma's column names kept: ``P.Value``, ``adj.P.Val``); a :class:`~degbridge.Comparison`
+  a named R ``list`` of data.frames plus ``params``; several contrasts a named list.
+* :func:`write_comparison` — leaderboard, predictions, importances, leakage... as TSV files
+  (and the HTML report) in a folder written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._io import atomic_dir
+
+__all__ = ["comparison_tables", "to_r", "write_comparison"]
+
+
+def to_r(obj):
+    """Convert a degbridge result to R objects (needs rpy2 and R).
+
+    DETable/DataFrame → ``data.frame`` with row names; Comparison → named ``list``
+    (``leaderboard``, ``predictions``, ``importances``, ``leakage``, ``leakage_scores``,
+    ``preprocessing``, ``outliers``, ``cv_scores``, ``params``); DEResults → named list of
+    data.frames (plus ``F`` for the F-test table).
+    """
+    from .comparison import Comparison
+    from .limma import DEResults
+    from .r import frame_to_r, list_to_r
+
+    if isinstance(obj, Comparison):
+        return comparison_to_r(obj)
+    if isinstance(obj, DEResults):
+        items = {name: frame_to_r(tab) for name, tab in obj.items()}
+        if obj.ftest is not None:
+            items["F"] = frame_to_r(obj.ftest)
+        return list_to_r(items)
+    if isinstance(obj, pd.DataFrame):
+        return frame_to_r(obj)
+    msg = f"to_r converts DETables, DataFrames, DEResults and Comparisons, not {type(obj).__name__}"
+    raise TypeError(msg)
+
+
+def comparison_tables(res) -> dict[str, pd.DataFrame]:
+    """The comparison's tables, with row labels where they carry meaning (genes, features)."""
+    tables = {
+        "leaderboard": res.leaderboard,
+        "predictions": res.predictions,
+        "importances": res.importances,
+        "leakage": res.leakage,
+        "preprocessing": res.preprocessing,
+        "outliers": res.outliers if res.outliers is not None else pd.DataFrame(),
+        "cv_scores": res.cv_scores,
+    }
+    if res.leakage_scores is not None:
+        tables["leakage_scores"] = res.leakage_scores
+    return tables
+
+
+def _r_params(params: dict[str, Any]):
+    from .r import list_to_r, scalar, session, str_vector
+
+    items = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            items[key] = str_vector([str(v) for v in value])
+        else:
+            items[key] = scalar(value)
+    session()
+    return list_to_r(items)
+
+
+def comparison_to_r(res):
+    from .r import frame_to_r, list_to_r
+
+    items = {}
+    for name, frame in comparison_tables(res).items():
+        keep_index = name in ("predictions", "leakage", "leakage_scores")
+        items[name] = frame_to_r(frame, row_names=keep_index)
+    items["params"] = _r_params(res.params)
+    return list_to_r(items)
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def write_comparison(res, folder: str | os.PathLike, *, report: bool = True, table=None) -> Path:
+    """Write the comparison's tables as TSV (plus params.json and report.html), atomically.
+
+    The folder is built under a temporary name and renamed into place when complete: an
+    interrupted write leaves the previous folder (or none), never a partial one.
+    """
+    folder = Path(folder)
+    with atomic_dir(folder) as tmp:
+        for name, frame in comparison_tables(res).items():
+            keep_index = name in ("predictions", "leakage", "leakage_scores")
+            frame.to_csv(
+                tmp / f"{name}.tsv", sep="\t", index=keep_index, lineterminator="\n", na_rep="NA"
+            )
+        (tmp / "params.json").write_text(
+            json.dumps(res.params, indent=2, default=_json_default) + "\n"
+        )
+        if report:
+            from .report import write_report
+
+            write_report(tmp / "report.html", comparison=res, table=table)
+    return folder

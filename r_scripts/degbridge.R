@@ -1,0 +1,175 @@
+## degbridge for R users, through reticulate.
+##
+##   library(reticulate)
+##   use_python("/path/to/python")            # the Python where degbridge is installed
+##   source(import("degbridge")$r_script_path("degbridge.R"))   # or source("r_scripts/degbridge.R")
+##
+##   tab <- degbridge_limma(counts, samples, design = ~ celltype + dex, coef = "dextreated")
+##   res <- degbridge_compare(tab, target = "logFC")
+##   res$leaderboard; res$predictions; res$importances; res$leakage
+##
+## Designs and contrasts are checked and built by degbridge in Python (the same code as
+## degbridge.run_limma); limma then runs here, in this R session, with the R code that
+## degbridge itself uses (limma_de.R). Results are ordinary data.frames with gene IDs as row
+## names. Everything crosses reticulate as plain vectors and lists: Debian's reticulate 1.28
+## corrupts numpy 2 / pandas 2 objects, plain lists convert cleanly.
+
+.degbridge <- new.env(parent = emptyenv())
+
+.degbridge_modules <- function() {
+  if (is.null(.degbridge$bridge)) {
+    if (!requireNamespace("reticulate", quietly = TRUE))
+      stop("degbridge from R needs the reticulate package (Debian: apt-get install r-cran-reticulate)")
+    .degbridge$bridge <- reticulate::import("degbridge._reticulate", convert = TRUE)
+    env <- new.env(parent = globalenv())
+    sys.source(.degbridge$bridge$r_script_path("limma_de.R"), envir = env)
+    .degbridge$limma <- env
+  }
+  .degbridge
+}
+
+## Rebuild a data.frame from frame_payload(): typed columns, NA, row names.
+.degbridge_frame <- function(p) {
+  n <- as.integer(p$nrow)
+  cols <- vector("list", length(p$names))
+  for (i in seq_along(p$names)) {
+    type <- p$types[[i]]
+    values <- p$columns[[i]]
+    x <- if (length(values) == 0) vector(type, 0) else unlist(values, use.names = FALSE)
+    x <- switch(type, double = as.double(x), logical = as.logical(x), character = as.character(x))
+    if (type == "double") x[is.nan(x)] <- NA_real_
+    na <- unlist(p$na[[i]])
+    if (length(na)) x[as.integer(na) + 1L] <- NA
+    cols[[i]] <- x
+  }
+  names(cols) <- unlist(p$names)
+  rn <- if (is.null(p$rownames)) .set_row_names(n) else as.character(unlist(p$rownames))
+  structure(cols, names = unlist(p$names), row.names = rn, class = "data.frame")
+}
+
+## Columns of a data.frame as plain lists (factors as text, with their levels kept apart).
+.degbridge_columns <- function(df) {
+  if (is.null(df)) return(NULL)
+  df <- as.data.frame(df, stringsAsFactors = FALSE)
+  lapply(df, function(x) as.list(if (is.factor(x)) as.character(x) else x))
+}
+
+.degbridge_levels <- function(df) {
+  if (is.null(df)) return(NULL)
+  lv <- lapply(as.data.frame(df), function(x) if (is.factor(x)) as.list(levels(x)) else NULL)
+  lv[!vapply(lv, is.null, logical(1))]
+}
+
+.degbridge_check_matrix <- function(x, method) {
+  if (!is.numeric(x)) stop("x must be a numeric matrix (genes x samples)")
+  if (is.null(rownames(x))) stop("x needs gene IDs as row names")
+  if (is.null(colnames(x))) stop("x needs sample IDs as column names")
+  if (anyDuplicated(rownames(x))) stop("duplicated gene IDs, e.g. ", rownames(x)[anyDuplicated(rownames(x))])
+  bad <- which(is.infinite(x), arr.ind = TRUE)
+  if (nrow(bad)) stop(nrow(bad), " infinite value(s), first at gene ", rownames(x)[bad[1, 1]],
+                      ", sample ", colnames(x)[bad[1, 2]])
+  if (method != "ls") {
+    nas <- which(is.na(x), arr.ind = TRUE)
+    if (nrow(nas)) stop("method '", method, "' needs complete counts; ", nrow(nas), " missing, first at gene ",
+                        rownames(x)[nas[1, 1]], ", sample ", colnames(x)[nas[1, 2]])
+    frac <- which(x < 0 | abs(x - round(x)) > 1e-8, arr.ind = TRUE)
+    if (nrow(frac)) stop("method '", method, "' needs raw integer counts, but gene ", rownames(x)[frac[1, 1]],
+                         ", sample ", colnames(x)[frac[1, 2]], " is ", x[frac[1, 1], frac[1, 2]],
+                         ": normalised or log data? (use method = \"ls\")")
+  }
+}
+
+degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, contrast = NULL,
+                            coef = NULL, method = c("voom", "trend", "ls"), normalize = "TMM",
+                            filter = TRUE, robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
+                            weights = c("none", "arrayWeights", "quality"), confint = FALSE,
+                            prior.count = 3) {
+  method <- match.arg(method)
+  weights <- match.arg(weights)
+  m <- .degbridge_modules()
+  x <- as.matrix(x)
+  storage.mode(x) <- "double"
+  .degbridge_check_matrix(x, method)
+  if (!is.null(coef)) {
+    if (!is.null(contrast)) stop("give contrast or coef, not both")
+    contrast <- coef
+  }
+  if (!is.null(samples)) {
+    samples <- as.data.frame(samples)
+    if (!is.null(rownames(samples)) && all(colnames(x) %in% rownames(samples)))
+      samples <- samples[colnames(x), , drop = FALSE]
+  }
+  formula <- NULL
+  dm <- NULL
+  dcols <- NULL
+  if (inherits(design, "formula")) {
+    formula <- paste(deparse(design, width.cutoff = 500L), collapse = " ")
+  } else if (is.character(design)) {
+    formula <- design
+  } else if (is.matrix(design)) {
+    dm <- as.list(as.double(design))
+    dcols <- as.list(colnames(design))
+  }
+  glevels <- if (is.factor(groups)) list(.groups = as.list(levels(groups))) else NULL
+  spec <- m$bridge$limma_inputs(
+    sample_ids = as.list(colnames(x)),
+    samples = .degbridge_columns(samples),
+    levels = c(.degbridge_levels(samples), glevels),
+    formula = formula,
+    groups = if (is.null(groups)) NULL else as.list(as.character(groups)),
+    design_matrix = dm,
+    design_colnames = dcols,
+    contrast = if (is.null(contrast)) NULL else as.list(contrast)
+  )
+  D <- matrix(as.double(unlist(spec$design)), nrow = spec$nrow,
+              dimnames = list(NULL, unlist(spec$colnames)))
+  cm <- NULL
+  cf <- NULL
+  if (is.null(spec$coef)) {
+    cm <- matrix(as.double(unlist(spec$contrasts)), nrow = spec$ncol,
+                 dimnames = list(unlist(spec$colnames), unlist(spec$contrast_names)))
+  } else {
+    cf <- spec$coef
+  }
+  if (is.character(block) && length(block) == 1 && !is.null(samples)) block <- samples[[block]]
+  res <- m$limma$degbridge_limma_de(unname(x), D, contrasts = cm, coef = cf, method = method,
+                                    normalize = normalize, filter = filter, robust = robust,
+                                    trend = trend, lfc = lfc,
+                                    block = if (is.null(block)) NULL else as.character(block),
+                                    weights = weights, confint = confint, prior.count = prior.count)
+  for (w in unique(res$warnings)) warning("R (limma/edgeR): ", w, call. = FALSE)
+  genes <- rownames(x)[res$keep]
+  order_table <- function(tt) {
+    rownames(tt) <- genes
+    key <- if ("B" %in% names(tt)) -tt$B else tt$P.Value
+    tt[order(key, method = "radix"), , drop = FALSE]
+  }
+  tables <- lapply(res$tables, order_table)
+  names(tables) <- unlist(spec$contrast_names)
+  if (length(tables) == 1) return(tables[[1]])
+  if (!is.null(res$ftable)) {
+    ft <- res$ftable
+    rownames(ft) <- genes
+    tables$F <- ft[order(ft$P.Value, method = "radix"), , drop = FALSE]
+  }
+  tables
+}
+
+degbridge_compare <- function(table, target = "logFC", ...) {
+  m <- .degbridge_modules()
+  table <- as.data.frame(table)
+  cols <- lapply(table, function(x) as.list(if (is.factor(x)) as.character(x) else x))
+  opts <- list(...)
+  out <- do.call(m$bridge$compare_payload,
+                 c(list(columns = cols, rownames = as.list(rownames(table)), target = target), opts))
+  res <- list()
+  for (name in c("leaderboard", "predictions", "importances", "leakage", "leakage_scores",
+                 "preprocessing", "outliers", "cv_scores")) {
+    if (!is.null(out[[name]])) res[[name]] <- .degbridge_frame(out[[name]])
+  }
+  for (w in unlist(out$warnings)) warning(w, call. = FALSE)
+  res$params <- out$params
+  res$best <- out$best
+  res$summary <- out$summary
+  res
+}
