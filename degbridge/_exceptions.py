@@ -42,3 +42,6 @@ class RError(RuntimeError):
 
 class InputFileNotFoundError(FileNotFoundError, ValueError):
     """An input path does not exist (both a FileNotFoundError and a ValueError)."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()

@@ -15,6 +15,19 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions for new files and folders: what open()/mkdir() would give (mkstemp and
+#: mkdtemp create private 0600/0700 entries, which would surprise users sharing results).
+_UMASK = _umask()
+FILE_MODE = 0o666 & ~_UMASK
+DIR_MODE = 0o777 & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it onto ``path``.
@@ -40,6 +53,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
         open_kwargs.setdefault("encoding", "utf-8")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, FILE_MODE)
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -69,6 +83,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise ValueError(msg)
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
+        os.chmod(tmp, DIR_MODE)
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

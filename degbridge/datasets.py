@@ -8,7 +8,7 @@ import pandas as pd
 
 from .table import read_matrix
 
-__all__ = ["airway"]
+__all__ = ["airway", "all_leukemia"]
 
 
 def airway() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -29,3 +29,19 @@ def airway() -> tuple[pd.DataFrame, pd.DataFrame]:
         samples = pd.read_csv(path, sep="\t", dtype=str).set_index("id")
     samples.index.name = None
     return counts, samples
+
+
+def all_leukemia() -> tuple[pd.DataFrame, list[str]]:
+    """The ALL acute lymphoblastic leukemia microarrays (Chiaretti et al. 2004), through R.
+
+    Needs R and Debian's ``r-bioc-all``. Returns the log2 RMA expression (12,625 probes × 128
+    samples) and each sample's cell type, ``"B"`` or ``"T"``.
+    """
+    from . import r
+
+    parts = r.to_dict(r.call("degbridge_dataset_all"))
+    genes = [str(g) for g in r.to_numpy(parts["genes"])]
+    samples = [str(s) for s in r.to_numpy(parts["samples"])]
+    values = r.to_numpy(parts["exprs"]).reshape((len(genes), len(samples)), order="F")
+    cells = [str(c) for c in r.to_numpy(parts["cell"])]
+    return pd.DataFrame(values, index=pd.Index(genes), columns=samples), cells

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ._io import atomic_dir
 
-__all__ = ["comparison_tables", "to_r", "write_comparison"]
+__all__ = ["comparison_tables", "load_comparison", "to_r", "write_comparison"]
 
 
 def to_r(obj):
@@ -115,8 +115,67 @@ def write_comparison(res, folder: str | os.PathLike, *, report: bool = True, tab
         (tmp / "params.json").write_text(
             json.dumps(res.params, indent=2, default=_json_default) + "\n"
         )
+        (tmp / "best_model.txt").write_text(f"{res.best.name}\t{res.best.selected_on}\n")
+        if table is not None:
+            from .table import DETable
+
+            DETable(table).write(tmp / "de_table.tsv")
         if report:
             from .report import write_report
 
             write_report(tmp / "report.html", comparison=res, table=table)
     return folder
+
+
+def load_comparison(folder: str | os.PathLike):
+    """Read a results folder written by :func:`write_comparison` back into a Comparison.
+
+    The tables and parameters come back; fitted models do not (``best.pipeline`` is None).
+    Returns ``(comparison, de_table_or_None)``.
+    """
+    from .comparison import BestModel, Comparison
+    from .table import read_table
+
+    folder = Path(folder)
+    if not (folder / "leaderboard.tsv").is_file() or not (folder / "params.json").is_file():
+        msg = (
+            f"{str(folder)!r} is not a degbridge results folder (no leaderboard.tsv / params.json)"
+        )
+        raise ValueError(msg)
+
+    def tsv(name, index=False):
+        path = folder / f"{name}.tsv"
+        if not path.is_file() or path.stat().st_size <= 1:
+            return None
+        return pd.read_csv(
+            path,
+            sep="\t",
+            float_precision="round_trip",
+            keep_default_na=False,
+            na_values=["NA"],
+            index_col=0 if index else None,
+        )
+
+    params = json.loads((folder / "params.json").read_text())
+    best_name, selected_on = (folder / "best_model.txt").read_text().strip().split("\t")
+    leakage = tsv("leakage", index=True)
+    if leakage is not None and "flagged" in leakage.columns:
+        leakage["flagged"] = leakage["flagged"].astype(bool)
+    res = Comparison(
+        target=params["target"],
+        features=params["features"],
+        leaderboard=tsv("leaderboard"),
+        best=BestModel(best_name, None, selected_on),
+        predictions=tsv("predictions", index=True),
+        importances=tsv("importances"),
+        leakage=leakage if leakage is not None else pd.DataFrame(),
+        leakage_scores=tsv("leakage_scores", index=True),
+        preprocessing=tsv("preprocessing"),
+        outliers=tsv("outliers"),
+        cv_scores=tsv("cv_scores"),
+        oof=None,
+        models={},
+        params=params,
+    )
+    table = read_table(folder / "de_table.tsv") if (folder / "de_table.tsv").is_file() else None
+    return res, table

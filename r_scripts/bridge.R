@@ -36,3 +36,15 @@ degbridge_df_parts <- function(df) {
   rn <- if (.row_names_info(df) > 0L) rownames(df) else NULL
   list(names = names(df), columns = unname(cols), rownames = rn)
 }
+
+## The ALL leukemia microarrays (Debian package r-bioc-all), for degbridge's demo:
+## log2 RMA expression (probes x samples) and the cell type (B or T) of each sample.
+degbridge_dataset_all <- function() {
+  if (!requireNamespace("ALL", quietly = TRUE))
+    stop("the ALL data set is not installed (Debian: apt-get install r-bioc-all)")
+  env <- new.env()
+  utils::data("ALL", package = "ALL", envir = env)
+  E <- Biobase::exprs(env$ALL)
+  list(exprs = unname(E), genes = rownames(E), samples = colnames(E),
+       cell = substr(as.character(env$ALL$BT), 1, 1))
+}

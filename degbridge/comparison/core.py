@@ -140,11 +140,11 @@ class Comparison:
         store_comparison(adata, self, key=key)
         return adata
 
-    def write(self, folder, *, report: bool = True):
-        """Write TSVs (and report.html) into a folder, atomically."""
+    def write(self, folder, *, report: bool = True, table=None):
+        """Write TSVs (and report.html, and the DE table when given) into a folder, atomically."""
         from ..handback import write_comparison
 
-        return write_comparison(self, folder, report=report)
+        return write_comparison(self, folder, report=report, table=table)
 
     def report(self, path, *, table=None):
         """Write the HTML report to ``path``."""
@@ -170,7 +170,7 @@ def compare(
     outliers: Literal["report", "clip", "drop"] = "report",
     time_limit: float | None = None,
     permutation_repeats: int = 5,
-    permutation_max_samples: int | None = 5000,
+    permutation_max_samples: int | None = 2000,
     svr_max_samples: int | None = 5000,
     progress: bool = True,
 ) -> Comparison:
@@ -295,23 +295,42 @@ def compare(
     estimators = resolve_models(models, random_state=random_state, svr_max_samples=svr_max_samples)
     templates = {name: _pipeline(est, outliers) for name, est in estimators.items()}
     perm_rows = _perm_rows(test_idx, permutation_max_samples, random_state)
-    results = _run_all(
-        templates, Xv, yv, train_idx, test_idx, folds, perm_rows,
-        permutation_repeats=permutation_repeats, random_state=random_state, n_jobs=n_jobs,
-        backend=backend, client=client, time_limit=time_limit, progress=progress,
-    )  # fmt: skip
 
-    board, cv_scores, oof = _collate(results, yv, train_idx, test_idx, folds, genes)
-    ok = board[board["status"] == "ok"]
-    if ok.empty:
-        msg = "every model failed or timed out: " + "; ".join(
-            f"{m}: {s}" for m, s in zip(board["model"], board["status"])
-        )
-        raise RuntimeError(msg)
-    selected_on = "cv" if cv else "test"
-    key = "cv_r2_mean" if cv else "test_r2"
-    best_name = str(ok.sort_values(key, ascending=False, kind="stable").iloc[0]["model"])
-    board = _rank(board, key, best_name)
+    stack = contextlib.ExitStack()
+    # one backend for every fit of this comparison (one LocalCluster at most for dask)
+    bk, jobs = (
+        stack.enter_context(_backend_context(backend, client, n_jobs))
+        if time_limit is None
+        else (None, n_jobs)
+    )
+
+    def run(models, matrix, repeats=permutation_repeats, show=progress):
+        return _run_all(
+            models, matrix, yv, train_idx, test_idx, folds, perm_rows,
+            permutation_repeats=repeats, random_state=random_state, n_jobs=jobs,
+            backend=bk, time_limit=time_limit, progress=show,
+        )  # fmt: skip
+
+    with stack:
+        results = run(templates, Xv)
+        board, cv_scores, oof = _collate(results, yv, train_idx, test_idx, folds, genes)
+        ok = board[board["status"] == "ok"]
+        if ok.empty:
+            msg = "every model failed or timed out: " + "; ".join(
+                f"{m}: {s}" for m, s in zip(board["model"], board["status"])
+            )
+            raise RuntimeError(msg)
+        selected_on = "cv" if cv else "test"
+        key = "cv_r2_mean" if cv else "test_r2"
+        best_name = str(ok.sort_values(key, ascending=False, kind="stable").iloc[0]["model"])
+        board = _rank(board, key, best_name)
+        leak_scores = None
+        if leakage == "flag" and flagged:
+            leak_scores = _without_flagged(
+                templates[best_name], X, yv, flagged, train_idx, test_idx, folds, board, best_name,
+                run=lambda models, matrix: run(models, matrix, repeats=0, show=False),
+            )  # fmt: skip
+
     if not cv:
         warnings.warn(
             "cv=None reproduces the seed workflow: the best model is chosen on the test set, so "
@@ -337,11 +356,7 @@ def compare(
     predictions["residual"] = predictions["observed"] - predictions["predicted"]
     importances = _importances(results, feature_names)
 
-    leak_scores = None
-    if leakage == "flag" and flagged:
-        leak_scores = _without_flagged(
-            templates[best_name], X, yv, flagged, train_idx, test_idx, folds, board, best_name
-        )
+    if leak_scores is not None:
         _warn_leakage(target, flagged, best_name, leak_scores, cv)
     elif leakage == "drop" and flagged:
         warnings.warn(
@@ -576,7 +591,8 @@ def _task_list(templates, X, y, train_idx, test_idx, folds, perm_rows, perm_repe
 
 
 def _run_all(templates, X, y, train_idx, test_idx, folds, perm_rows, *, permutation_repeats, random_state,
-             n_jobs, backend, client, time_limit, progress) -> dict[str, dict]:  # fmt: skip
+             n_jobs, backend, time_limit, progress) -> dict[str, dict]:  # fmt: skip
+    """Run every model's fold fits and refit; ``backend`` is None (joblib's current) or a name."""
     from tqdm.auto import tqdm
 
     tasks = _task_list(
@@ -591,13 +607,12 @@ def _run_all(templates, X, y, train_idx, test_idx, folds, perm_rows, *, permutat
         if time_limit is not None:
             _run_with_time_limit(tasks, templates, outputs, status, n_jobs, time_limit, bar)
         else:
-            with _backend_context(backend, client, n_jobs) as (bk, jobs):
-                from joblib import Parallel, delayed
+            from joblib import Parallel, delayed
 
-                parallel = Parallel(n_jobs=jobs, backend=bk, return_as="generator_unordered")
-                for out in parallel(delayed(_keyed)(key, args) for key, args in tasks):
-                    outputs[out[0]] = out[1]
-                    bar.update(1)
+            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+            for out in parallel(delayed(_keyed)(key, args) for key, args in tasks):
+                outputs[out[0]] = out[1]
+                bar.update(1)
     finally:
         bar.close()
     results: dict[str, dict] = {}
@@ -758,9 +773,13 @@ def _importances(results, feature_names) -> pd.DataFrame:
 
 
 def _without_flagged(
-    template, X, y, flagged, train_idx, test_idx, folds, board, best
+    template, X, y, flagged, train_idx, test_idx, folds, board, best, run
 ) -> pd.DataFrame:
-    """The best model's CV and test scores with and without the flagged features."""
+    """The best model's CV and test scores with and without the flagged features.
+
+    The refits without them go through the same task runner as the comparison (``run``),
+    so they are parallel and limited in time in the same way.
+    """
     row = board.set_index("model").loc[best]
     with_scores = {
         "n_features": X.shape[1],
@@ -777,18 +796,12 @@ def _without_flagged(
     }
     if rest:
         Xr = X[rest].to_numpy(dtype=float)
-        scores = []
-        for tr, va in folds:
-            out = _task("fold", best, template, Xr, y, train_idx[tr], train_idx[va], None, 0, 0)
-            if "error" in out:
-                break
-            scores.append(metrics(y[train_idx[va]], out["pred"])["r2"])
-        if folds and len(scores) == len(folds):
-            without["cv_r2_mean"] = float(np.mean(scores))
-            without["cv_r2_sd"] = float(np.std(scores))
-        out = _task("fold", best, template, Xr, y, train_idx, test_idx, None, 0, 0)
-        if "error" not in out:
-            without["test_r2"] = metrics(y[test_idx], out["pred"])["r2"]
+        results = run({best: template}, Xr)
+        sub, _, _ = _collate(results, y, train_idx, test_idx, folds, np.asarray(X.index))
+        sub_row = sub.iloc[0]
+        if sub_row["status"] == "ok":
+            for key in ("cv_r2_mean", "cv_r2_sd", "test_r2"):
+                without[key] = sub_row.get(key, np.nan)
     frame = pd.DataFrame(
         [with_scores, without], index=["with flagged features", "without flagged features"]
     )

@@ -1,0 +1,573 @@
+"""The ``degbridge`` command: limma, compare, run, report, demo.
+
+Errors print one line (``degbridge: error: ...``) and exit with status 1 (2 for usage
+errors); ``--debug`` shows the traceback. Every output is written atomically: an error or
+Ctrl-C leaves no half-written file or folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from ._exceptions import DegbridgeWarning, RError, RNotAvailableError
+
+PROG = "degbridge"
+
+EXAMPLES = {
+    "main": """examples:
+  degbridge demo                                   # the whole path on the bundled airway data
+  degbridge limma counts.tsv --samples samples.tsv --design "~ celltype + dex" \\
+      --coef dextreated --method voom -o table.tsv
+  degbridge compare table.tsv --target logFC -o results/
+  degbridge run counts.tsv --samples samples.tsv --design "~ celltype + dex" \\
+      --coef dextreated --target logFC -o results/
+  degbridge report results/
+""",
+    "limma": """examples:
+  # RNA-seq counts, design over a sample sheet, test the dex coefficient
+  degbridge limma counts.tsv --samples samples.tsv --design "~ celltype + dex" \\
+      --coef dextreated --method voom -o table.tsv
+  # log-expression (microarray), two groups from a sample-sheet column
+  degbridge limma expr.tsv --samples samples.tsv --groups cell --contrast "T - B" -o t_vs_b.tsv
+  # several contrasts: one table each, plus the F-test, in a folder
+  degbridge limma expr.tsv --samples s.tsv --groups g --contrast "B - A" --contrast "C - A" -o tables/
+
+The matrix file has genes in rows (IDs in the first column) and samples in columns; the
+sample sheet has one row per sample (IDs in the first column, or in a column matching the
+matrix's sample names).
+""",
+    "compare": """examples:
+  degbridge compare table.tsv --target logFC -o results/
+  degbridge compare table.tsv --target B --models seed --cv 5 --leakage drop -o results_B/
+  degbridge compare geo2r.tsv --target logFC --extra methylation.tsv --n-jobs 2 -o results/
+
+TABLE is any DE table read_table understands (limma topTable, GEO2R export...). Results:
+leaderboard.tsv, predictions.tsv, importances.tsv, leakage.tsv, preprocessing.tsv,
+params.json and report.html in the output folder.
+""",
+    "run": """examples:
+  degbridge run counts.tsv --samples samples.tsv --design "~ celltype + dex" --coef dextreated \\
+      --target logFC -o results/
+""",
+    "report": """examples:
+  degbridge report results/                 # rebuilds results/report.html
+  degbridge report results/ -o summary.html
+""",
+    "demo": """examples:
+  degbridge demo                    # airway RNA-seq (bundled): voom, then logFC and B comparisons
+  degbridge demo -o demo --quick    # five fast models, 3-fold CV: about a minute
+  degbridge demo --dataset all      # ALL leukemia microarrays (Debian package r-bioc-all)
+""",
+}
+
+logger = logging.getLogger("degbridge")
+
+#: ``degbridge demo --quick``: models that fit in seconds on ~16,000 genes.
+QUICK_MODELS = ["mean", "linear", "ridge", "hist_gradient_boosting", "knn"]
+
+
+class CLIError(Exception):
+    """A user-facing error of the command line."""
+
+
+def _say(args, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# shared options
+# ---------------------------------------------------------------------------------------
+
+
+def _add_limma_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "matrix", metavar="COUNTS_OR_EXPR", help="genes × samples matrix file (CSV/TSV, .gz ok)"
+    )
+    p.add_argument("--samples", metavar="FILE", help="sample sheet (CSV/TSV), one row per sample")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument(
+        "--design",
+        metavar="FORMULA",
+        help='formula over sample-sheet columns, e.g. "~ celltype + dex"',
+    )
+    g.add_argument(
+        "--groups", metavar="COLUMN", help="sample-sheet column of groups: design ~ 0 + group"
+    )
+    c = p.add_mutually_exclusive_group(required=True)
+    c.add_argument("--coef", metavar="NAME", help="design coefficient to test, e.g. dextreated")
+    c.add_argument(
+        "--contrast",
+        metavar="EXPR",
+        action="append",
+        help='contrast, e.g. "treated - control" (repeatable)',
+    )
+    p.add_argument(
+        "--method",
+        choices=["voom", "trend", "ls"],
+        default=None,
+        help="voom (counts; default for integer matrices), trend (counts → log-CPM) or ls (log-expression; default otherwise)",
+    )
+    p.add_argument(
+        "--normalize",
+        default="TMM",
+        choices=["TMM", "TMMwsp", "RLE", "upperquartile", "none"],
+        help="edgeR normalisation for counts (default TMM)",
+    )
+    p.add_argument(
+        "--no-filter",
+        action="store_true",
+        help="keep every gene (default: edgeR filterByExpr for counts)",
+    )
+    p.add_argument("--robust", action="store_true", help="eBayes(robust = TRUE)")
+    p.add_argument("--trend", action="store_true", help="eBayes(trend = TRUE)")
+    p.add_argument(
+        "--lfc", type=float, default=0.0, help="test against a log2 fold-change threshold (treat)"
+    )
+    p.add_argument(
+        "--block", metavar="COLUMN", help="sample-sheet column of blocks (duplicateCorrelation)"
+    )
+    p.add_argument(
+        "--weights",
+        choices=["arrayWeights", "quality"],
+        help="array weights (ls) or voomWithQualityWeights",
+    )
+    p.add_argument("--confint", action="store_true", help="add CI.L / CI.R columns")
+
+
+def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "logFC") -> None:
+    p.add_argument(
+        "--target", default=target_default, help=f"column to predict (default {target_default})"
+    )
+    p.add_argument(
+        "--models",
+        default="default",
+        help="seed | default | comma-separated names (default: default)",
+    )
+    p.add_argument(
+        "--features", help="comma-separated feature columns (default: every numeric column)"
+    )
+    p.add_argument(
+        "--extra",
+        metavar="FILE",
+        action="append",
+        help="per-gene feature table joined by gene ID (repeatable)",
+    )
+    p.add_argument(
+        "--cv",
+        type=int,
+        default=5,
+        help="cross-validation folds; 0 for the seed's single split (default 5)",
+    )
+    p.add_argument(
+        "--test-size", type=float, default=0.2, help="held-out fraction of genes (default 0.2)"
+    )
+    p.add_argument(
+        "--leakage",
+        choices=["flag", "drop", "keep"],
+        default="flag",
+        help="same-test features: flag (default), drop or keep",
+    )
+    p.add_argument(
+        "--outliers",
+        choices=["report", "clip", "drop"],
+        default="report",
+        help="outlier handling (default report)",
+    )
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel fits (-1: all cores)")
+    p.add_argument("--time-limit", type=float, help="seconds per model; slower models are stopped")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _read_samples(path: str | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"sample sheet {path!r} does not exist")
+    sep = "\t" if p.suffix.lower() in (".tsv", ".txt", ".tab") else ","
+    try:
+        frame = pd.read_csv(p, sep=sep, index_col=0)
+    except Exception as err:
+        raise CLIError(f"cannot read sample sheet {path!r}: {err}") from None
+    frame.index = frame.index.astype(str)
+    return frame
+
+
+def _run_limma_from_args(args):
+    from .limma import run_limma
+    from .table import read_matrix
+
+    _say(args, f"reading {args.matrix}")
+    matrix = read_matrix(args.matrix)
+    samples = _read_samples(args.samples)
+    method = args.method
+    if method is None:
+        values = matrix.to_numpy()
+        method = "voom" if ((values >= 0).all() and (values == values.round()).all()) else "ls"
+        _say(
+            args,
+            f"method: {method} ({'integer counts' if method == 'voom' else 'log-expression'} detected)",
+        )
+    if args.groups is not None and samples is None:
+        raise CLIError("--groups needs --samples (the sample sheet holding that column)")
+    contrast = (
+        args.coef
+        if args.coef is not None
+        else (args.contrast[0] if len(args.contrast) == 1 else args.contrast)
+    )
+    _say(args, f"running limma ({method}) on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
+    return run_limma(
+        matrix,
+        samples=samples,
+        design=args.design,
+        groups=args.groups,
+        contrast=contrast,
+        method=method,
+        normalize=None if args.normalize == "none" else args.normalize,
+        filter=None if args.no_filter else "filterByExpr",
+        robust=args.robust,
+        trend=args.trend,
+        lfc=args.lfc,
+        block=args.block,
+        weights=args.weights,
+        confint=args.confint,
+    )
+
+
+def _compare_from_args(args, table):
+    from .comparison import compare
+
+    extra = None
+    if args.extra:
+        extra = {}
+        for path in args.extra:
+            p = Path(path)
+            if not p.is_file():
+                raise CLIError(f"extra table {path!r} does not exist")
+            frame = pd.read_csv(p, sep=None, engine="python", index_col=0)
+            frame.index = frame.index.astype(str)
+            extra[re.sub(r"\W+", "_", p.name.split(".")[0]) or "extra"] = frame
+    features = [f.strip() for f in args.features.split(",")] if args.features else None
+    _say(args, f"comparing models for target {args.target!r}")
+    return compare(
+        table,
+        target=args.target,
+        features=features,
+        extra=extra,
+        models=args.models,
+        cv=args.cv or None,
+        test_size=args.test_size,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        leakage=args.leakage,
+        outliers=args.outliers,
+        time_limit=args.time_limit,
+        progress=not args.quiet,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------------------
+
+
+def cmd_limma(args) -> int:
+    from ._io import atomic_dir
+    from .limma import DEResults
+
+    result = _run_limma_from_args(args)
+    out = Path(args.output)
+    if isinstance(result, DEResults):
+        with atomic_dir(out) as tmp:
+            for name, tab in result.items():
+                tab.write(tmp / f"{_safe_name(name)}.tsv")
+            if result.ftest is not None:
+                result.ftest.write(tmp / "F.tsv")
+        _say(args, f"wrote {len(result)} tables and the F-test to {out}/")
+        first = next(iter(result.values()))
+    else:
+        result.write(out)
+        _say(args, f"wrote {out}")
+        first = result
+    print(first.summary())
+    return 0
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^\w.+-]+", "_", name).strip("_") or "contrast"
+
+
+def cmd_compare(args) -> int:
+    from .table import read_table
+
+    table = read_table(args.table)
+    res = _compare_from_args(args, table)
+    _write_results(args, res, table)
+    return 0
+
+
+def _write_results(args, res, table) -> None:
+    out = Path(args.output)
+    report = not getattr(args, "no_report", False)
+    res.write(out, report=report and args.report is None, table=table)
+    if report and args.report is not None:
+        from .report import write_report
+
+        write_report(args.report, comparison=res, table=table)
+    print(res.summary())
+    where = args.report or (out / "report.html")
+    _say(args, f"results in {out}/" + (f"; report: {where}" if report else ""))
+
+
+def cmd_run(args) -> int:
+    from .limma import DEResults
+
+    table = _run_limma_from_args(args)
+    if isinstance(table, DEResults):
+        raise CLIError("degbridge run compares one contrast; give a single --coef or --contrast")
+    res = _compare_from_args(args, table)
+    _write_results(args, res, table)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .handback import load_comparison
+    from .report import write_report
+
+    res, table = load_comparison(args.folder)
+    out = Path(args.output) if args.output else Path(args.folder) / "report.html"
+    write_report(out, comparison=res, table=table)
+    _say(args, f"wrote {out}")
+    print(out)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from ._io import atomic_dir
+    from .comparison import compare
+    from .features import expression_features
+    from .limma import run_limma
+    from .report import write_report
+
+    started = time.perf_counter()
+    if args.dataset == "airway":
+        from .datasets import airway
+
+        _say(
+            args,
+            "airway RNA-seq (Himes et al. 2014): 38,694 genes × 8 samples, 4 cell lines × dexamethasone",
+        )
+        counts, samples = airway()
+        _say(args, 'limma-voom with TMM, design "~ celltype + dex", testing dextreated')
+        table = run_limma(
+            counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
+        )
+        feats = expression_features(counts.loc[table.index], groups=samples["dex"])
+        title = "degbridge demo: airway, dexamethasone vs control"
+    else:
+        from .datasets import all_leukemia
+
+        _say(
+            args,
+            "ALL leukemia microarrays (Chiaretti et al. 2004; Debian r-bioc-all): T-cell vs B-cell",
+        )
+        expr, cells = all_leukemia()
+        table = run_limma(expr, groups=cells, contrast="T - B", method="ls")
+        feats = expression_features(expr.loc[table.index], groups=cells)
+        title = "degbridge demo: ALL leukemia, T-cell vs B-cell"
+    _say(
+        args,
+        f"{table.shape[0]:,} genes tested, {int((table['adj.P.Val'] < 0.05).sum()):,} with adj.P.Val < 0.05",
+    )
+    models, cv = (QUICK_MODELS, 3) if args.quick else ("default", 5)
+    results = []
+    for target in ("logFC", "B"):
+        _say(
+            args, f"comparing {models} models for {target} (expression features joined as 'expr_*')"
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegbridgeWarning)
+            res = compare(
+                table, target=target, extra={"expr": feats}, models=models, cv=cv, n_jobs=args.n_jobs,
+                random_state=0, progress=not args.quiet,
+            )  # fmt: skip
+        for w in caught:
+            _say(args, f"  note: {w.message}")
+        results.append(res)
+    out = Path(args.output)
+    with atomic_dir(out) as tmp:
+        table.write(tmp / "de_table.tsv")
+        for res in results:
+            res.write(tmp / f"compare_{res.target}", report=False, table=None)
+        write_report(tmp / "report.html", comparisons=results, table=table, title=title,
+                     subtitle="limma through rpy2, then scikit-learn models predicting logFC and B")  # fmt: skip
+    for res in results:
+        print(res.summary())
+    print(f"report: {out / 'report.html'}")
+    _say(args, f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="R's limma from Python, and DE tables as regression problems.",
+        epilog=EXAMPLES["main"],
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="print results only, no progress"
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="log details (column renames, R output)"
+    )
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser(
+        "limma",
+        parents=[common],
+        help="run limma on a matrix: DE table out",
+        epilog=EXAMPLES["limma"],
+        formatter_class=fmt,
+    )
+    _add_limma_options(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output table (.tsv/.csv[.gz]); a folder for several contrasts",
+    )
+    p.set_defaults(func=cmd_limma)
+
+    p = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="compare regressors on a DE table",
+        epilog=EXAMPLES["compare"],
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "table", metavar="TABLE", help="DE table (limma topTable, GEO2R export, CSV/TSV)"
+    )
+    _add_compare_options(p)
+    p.add_argument("-o", "--output", required=True, help="results folder")
+    p.add_argument(
+        "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="limma then compare, in one go",
+        epilog=EXAMPLES["run"],
+        formatter_class=fmt,
+    )
+    _add_limma_options(p)
+    _add_compare_options(p)
+    p.add_argument("-o", "--output", required=True, help="results folder")
+    p.add_argument(
+        "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="rebuild the HTML report of a results folder",
+        epilog=EXAMPLES["report"],
+        formatter_class=fmt,
+    )
+    p.add_argument("folder", metavar="RESULTS", help="a folder written by compare/run")
+    p.add_argument("-o", "--output", help="HTML file (default RESULTS/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the whole path on real data, no arguments needed",
+        epilog=EXAMPLES["demo"],
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "-o", "--output", default="degbridge-demo", help="output folder (default degbridge-demo)"
+    )
+    p.add_argument(
+        "--dataset",
+        choices=["airway", "all"],
+        default="airway",
+        help="airway (bundled) or all (r-bioc-all)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="five fast models and 3-fold CV instead of 13 models and 5-fold CV",
+    )
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (default: all cores)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        format="%(message)s", level=logging.INFO if args.verbose else logging.WARNING
+    )
+    if not args.verbose:
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    with warnings.catch_warnings():  # scoped: in-process callers keep their own settings
+        warnings.simplefilter("default", DegbridgeWarning)
+        warnings.showwarning = _show_warning
+        return _dispatch(args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=sys.stderr if file is None else file)
+
+
+def _dispatch(args) -> int:
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no partial output was written", file=sys.stderr)
+        return 130
+    except (
+        CLIError,
+        ValueError,
+        TypeError,
+        OSError,
+        RNotAvailableError,
+        RError,
+        RuntimeError,
+    ) as err:
+        if args.debug:
+            raise
+        text = " ".join(str(err).split())
+        print(f"{PROG}: error: {text}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The degbridge command: every subcommand, --help, and one-line errors with no partial output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import degbridge
+from degbridge import cli
+
+from .conftest import DATA
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "degbridge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_counts(tmp_path_factory, airway):
+    """4,000 airway genes as files: the counts matrix and the sample sheet."""
+    counts, samples = airway
+    d = tmp_path_factory.mktemp("cli_in")
+    sub = counts.iloc[:4000].astype(int)
+    sub.to_csv(d / "counts.tsv", sep="\t")
+    samples.rename_axis("id").to_csv(d / "samples.tsv", sep="\t")
+    return d, sub, samples
+
+
+@pytest.mark.parametrize("command", ["limma", "compare", "run", "report", "demo"])
+def test_help_shows_examples(command):
+    out = run_cli(command, "--help")
+    assert out.returncode == 0
+    assert "examples:" in out.stdout
+    assert f"degbridge {command}" in out.stdout
+
+
+def test_version_and_main_help():
+    out = run_cli("--version")
+    assert out.stdout.strip() == f"degbridge {degbridge.__version__}"
+    out = run_cli("--help")
+    assert "degbridge demo" in out.stdout and "limma" in out.stdout
+    out = run_cli()
+    assert out.returncode == 2 and "required" in out.stderr
+
+
+@pytest.mark.r
+def test_limma_command_equals_python(small_counts, tmp_path):
+    d, counts, samples = small_counts
+    out_file = tmp_path / "table.tsv"
+    out = run_cli("limma", d / "counts.tsv", "--samples", d / "samples.tsv", "--design", "~ celltype + dex",
+                  "--coef", "dextreated", "-o", out_file)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "method: voom (integer counts detected)" in out.stderr
+    got = degbridge.read_table(out_file)
+    ref = degbridge.run_limma(
+        counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got), pd.DataFrame(ref), check_exact=True, check_names=False
+    )
+    assert "DETable:" in out.stdout
+
+
+@pytest.mark.r
+def test_limma_several_contrasts_folder(small_counts, tmp_path):
+    d, _, _ = small_counts
+    out = run_cli("limma", d / "counts.tsv", "--samples", d / "samples.tsv", "--groups", "celltype",
+                  "--contrast", "N61311 - N052611", "--contrast", "N080611 - N052611", "-o", tmp_path / "tables", "-q")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    names = sorted(p.name for p in (tmp_path / "tables").iterdir())
+    assert names == ["F.tsv", "N080611_-_N052611.tsv", "N61311_-_N052611.tsv"]
+
+
+def test_compare_command_writes_results(tmp_path):
+    out = run_cli("compare", DATA / "limma_voom_every10th.csv", "--target", "B", "--models", "linear,decision_tree",
+                  "--cv", "3", "-o", tmp_path / "res", "-q")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    files = sorted(p.name for p in (tmp_path / "res").iterdir())
+    assert files == sorted([
+        "leaderboard.tsv", "predictions.tsv", "importances.tsv", "leakage.tsv", "leakage_scores.tsv",
+        "preprocessing.tsv", "outliers.tsv", "cv_scores.tsv", "params.json", "best_model.txt",
+        "de_table.tsv", "report.html",
+    ])  # fmt: skip
+    assert "best:" in out.stdout
+    assert "degbridge: warning: target 'B'" in out.stderr  # the leakage warning, one line
+    board = pd.read_csv(tmp_path / "res" / "leaderboard.tsv", sep="\t")
+    assert set(board["model"]) == {"linear", "decision_tree"}
+    # rebuild the report from the folder
+    out = run_cli("report", tmp_path / "res", "-o", tmp_path / "again.html", "-q")
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "again.html").read_text()
+    assert "Leaderboard" in html and "Volcano plot" in html
+
+
+@pytest.mark.r
+def test_run_command(small_counts, tmp_path):
+    d, _, _ = small_counts
+    out = run_cli("run", d / "counts.tsv", "--samples", d / "samples.tsv", "--design", "~ celltype + dex",
+                  "--coef", "dextreated", "--target", "logFC", "--models", "seed", "--cv", "0",
+                  "-o", tmp_path / "res", "-q")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    params = (tmp_path / "res" / "params.json").read_text()
+    assert '"selected_on": "test"' in params  # --cv 0 is the seed's single split
+    assert (tmp_path / "res" / "de_table.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "missing.tsv", "-o", "res"], "degbridge: error: file 'missing.tsv' does not exist"),
+        (["compare", str(DATA / "limma_voom_top200.csv"), "--target", "logfc", "-o", "res"],
+         "degbridge: error: target 'logfc' is not a column; numeric columns are"),
+        (["compare", str(DATA / "deseq2_top30_na10.csv"), "-o", "res"], "is a DESeq2 results table"),
+        (["report", "nowhere"], "is not a degbridge results folder"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line_without_partial_output(tmp_path, args, message):
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 1
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("degbridge: error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.r
+def test_bad_design_is_one_line(small_counts, tmp_path):
+    d, _, _ = small_counts
+    out = run_cli("limma", d / "counts.tsv", "--samples", d / "samples.tsv", "--design", "~ celltype + dexx",
+                  "--coef", "dextreated", "-o", tmp_path / "t.tsv")  # fmt: skip
+    assert out.returncode == 1
+    assert (
+        out.stderr.strip()
+        .splitlines()[-1]
+        .startswith("degbridge: error: formula '~ celltype + dexx': 'dexx' is not a column")
+    )
+    assert not (tmp_path / "t.tsv").exists()
+    out = run_cli("limma", d / "counts.tsv", "--samples", d / "samples.tsv", "--design", "~ celltype + dexx",
+                  "--coef", "dextreated", "-o", tmp_path / "t.tsv", "--debug")  # fmt: skip
+    assert "Traceback" in out.stderr
+
+
+def test_ctrl_c_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """An interrupt in the middle of compare: exit 130, no results folder."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(degbridge.comparison, "compare", interrupted)
+    code = cli.main(
+        ["compare", str(DATA / "limma_voom_top200.csv"), "-o", str(tmp_path / "res"), "-q"]
+    )
+    assert code == 130
+    assert "interrupted; no partial output was written" in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()
+
+
+def test_failure_while_writing_keeps_previous_results(tmp_path, monkeypatch):
+    """A failure half-way through writing a results folder leaves the previous one intact."""
+    res_dir = tmp_path / "res"
+    assert (
+        cli.main(
+            [
+                "compare",
+                str(DATA / "limma_voom_top200.csv"),
+                "--models",
+                "linear",
+                "--cv",
+                "2",
+                "-o",
+                str(res_dir),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    before = {p.name: p.read_bytes() for p in res_dir.iterdir()}
+
+    import degbridge.report
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full (injected)")
+
+    monkeypatch.setattr(degbridge.report, "write_report", broken)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = cli.main(
+            [
+                "compare",
+                str(DATA / "limma_voom_top200.csv"),
+                "--models",
+                "knn",
+                "--cv",
+                "2",
+                "-o",
+                str(res_dir),
+                "-q",
+            ]
+        )
+    assert code == 1
+    after = {p.name: p.read_bytes() for p in res_dir.iterdir()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]  # no temporary folders left
+
+
+@pytest.mark.r
+@pytest.mark.slow
+def test_demo_quick(tmp_path):
+    out = run_cli("demo", "--quick", "-o", tmp_path / "demo", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"report: {tmp_path / 'demo' / 'report.html'}" in out.stdout
+    html = (tmp_path / "demo" / "report.html").read_text()
+    for section in (
+        "Volcano plot",
+        "Predicting <code>logFC</code>",
+        "Predicting <code>B</code>",
+        "Leakage audit",
+    ):
+        assert section in html
+    table = degbridge.read_table(tmp_path / "demo" / "de_table.tsv")
+    assert table.shape == (15912, 6)
+    assert np.isclose((table["adj.P.Val"] < 0.05).sum(), 3379)

@@ -1,0 +1,49 @@
+"""Every example in examples/ runs (on small settings) as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+pytestmark = [pytest.mark.r, pytest.mark.slow]
+
+
+@pytest.mark.parametrize(
+    ("script", "expect"),
+    [
+        ("python_counts.py", "results and report in"),
+        ("import_geo2r.py", "150 of 300 genes matched"),
+        ("scverse_pseudobulk.py", "leaderboard read back from .h5ad"),
+    ],
+)
+def test_python_example(tmp_path, script, expect):
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert expect in out.stdout
+
+
+def test_r_example(tmp_path):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not on PATH")
+    env = {**os.environ, "DEGBRIDGE_PYTHON": sys.executable}
+    out = subprocess.run(
+        ["Rscript", str(EXAMPLES / "from_r.R")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if "there is no package called 'reticulate'" in out.stderr:
+        pytest.skip("R package reticulate is not installed")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "3379 genes with adj.P.Val < 0.05" in out.stdout
+    assert "best: " in out.stdout
