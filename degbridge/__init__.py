@@ -48,6 +48,7 @@ _LAZY = {
     "MODELS": ".comparison",
     "expression_features": ".features",
     "pseudobulk": ".anndata",
+    "write_h5ad": ".anndata",
     "annotate": ".anndata",
     "to_r": ".handback",
     "r_script_path": ".r",
@@ -82,6 +83,7 @@ __all__ = [
     "run_limma",
     "tl",
     "to_r",
+    "write_h5ad",
 ]
 
 
@@ -101,7 +103,7 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import tl
-    from .anndata import annotate, pseudobulk
+    from .anndata import annotate, pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
     from .features import expression_features
     from .handback import to_r

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .table import DETable
 
-__all__ = ["annotate", "pseudobulk", "store_comparison", "store_limma"]
+__all__ = ["annotate", "pseudobulk", "store_comparison", "store_limma", "write_h5ad"]
 
 
 def _is_anndata(obj) -> bool:
@@ -50,29 +50,33 @@ def _matrix(adata, layer: str | None):
     return adata.X
 
 
-def _check_counts(X, layer: str | None, adata) -> None:
-    """Raw counts are non-negative integers; say which layer to use otherwise."""
+def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
+    """Raw counts are non-negative integers; say which layer to use otherwise.
+
+    Checked in chunks of the stored values, so the check needs a few MB however large the
+    cell matrix is.
+    """
     import scipy.sparse as sp
 
-    values = X.data if sp.issparse(X) else np.asarray(X)
+    values = X.data if sp.issparse(X) else np.asarray(X).reshape(-1)
     where = f"layer {layer!r}" if layer else "X"
-    if values.size == 0:
-        return
-    if np.isnan(values).any():
-        msg = f"{where} has missing values; pseudobulk needs raw counts"
-        raise ValueError(msg)
-    if (values < 0).any() or (np.abs(values - np.round(values)) > 1e-8).any():
-        others = [name for name in adata.layers if name != layer]
-        hint = (
-            f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
-            if others
-            else ""
-        )
-        msg = (
-            f"{where} holds non-integer or negative values: normalised or log data, not raw "
-            f"counts. Pseudobulk sums and voom need raw counts{hint}"
-        )
-        raise ValueError(msg)
+    for start in range(0, values.size, chunk):
+        part = values[start : start + chunk]
+        if np.isnan(part).any():
+            msg = f"{where} has missing values; pseudobulk needs raw counts"
+            raise ValueError(msg)
+        if (part < 0).any() or (part != np.floor(part)).any():
+            others = [name for name in adata.layers if name != layer]
+            hint = (
+                f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
+                if others
+                else ""
+            )
+            msg = (
+                f"{where} holds non-integer or negative values: normalised or log data, not raw "
+                f"counts. Pseudobulk sums and voom need raw counts{hint}"
+            )
+            raise ValueError(msg)
 
 
 def pseudobulk(
@@ -318,3 +322,17 @@ def annotate(adata, result, *, key: str = "degbridge"):
     else:
         store_limma(adata, result, key=key)
     return adata
+
+
+def write_h5ad(adata, path, **kwargs):
+    """``adata.write_h5ad(path)``, atomically: a failure leaves the old file (or none).
+
+    AnnData writes in place, so an interrupted write would leave a truncated ``.h5ad``; this
+    writes to a temporary name beside ``path`` and renames it when complete.
+    """
+    from ._io import atomic_path
+
+    _check_anndata(adata)
+    with atomic_path(path) as tmp:
+        adata.write_h5ad(tmp, **kwargs)
+    return path

@@ -39,9 +39,11 @@ def all_leukemia() -> tuple[pd.DataFrame, list[str]]:
     """
     from . import r
 
-    parts = r.to_dict(r.call("degbridge_dataset_all"))
-    genes = [str(g) for g in r.to_numpy(parts["genes"])]
-    samples = [str(s) for s in r.to_numpy(parts["samples"])]
-    values = r.to_numpy(parts["exprs"]).reshape((len(genes), len(samples)), order="F")
-    cells = [str(c) for c in r.to_numpy(parts["cell"])]
+    with r.R_LOCK:
+        parts = r.to_dict(r.call("degbridge_dataset_all"))
+        genes = [str(g) for g in r.to_numpy(parts["genes"])]
+        samples = [str(s) for s in r.to_numpy(parts["samples"])]
+        values = r.to_numpy(parts["exprs"]).reshape((len(genes), len(samples)), order="F")
+        cells = [str(c) for c in r.to_numpy(parts["cell"])]
+        del parts
     return pd.DataFrame(values, index=pd.Index(genes), columns=samples), cells

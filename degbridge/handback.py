@@ -32,6 +32,13 @@ def to_r(obj):
     """
     from .comparison import Comparison
     from .limma import DEResults
+    from .r import R_LOCK
+
+    with R_LOCK:
+        return _to_r(obj, Comparison, DEResults)
+
+
+def _to_r(obj, Comparison, DEResults):
     from .r import frame_to_r, list_to_r
 
     if isinstance(obj, Comparison):
@@ -79,8 +86,13 @@ def _r_params(params: dict[str, Any]):
 
 
 def comparison_to_r(res):
-    from .r import frame_to_r, list_to_r
+    from .r import R_LOCK, frame_to_r, list_to_r
 
+    with R_LOCK:
+        return _comparison_to_r(res, frame_to_r, list_to_r)
+
+
+def _comparison_to_r(res, frame_to_r, list_to_r):
     items = {}
     for name, frame in comparison_tables(res).items():
         keep_index = name in ("predictions", "leakage", "leakage_scores")

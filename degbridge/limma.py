@@ -184,45 +184,50 @@ def run_limma(
 
     from . import r
 
-    r.check_r()
-    x = r.float_matrix(mat.values)
-    dmat = _named_matrix(r, des.matrix, None, des.columns)
-    if len(cnames) == 1 and coefs[0] is not None:
-        r_contrasts, r_coef = r.session().ri.NULL, r.scalar(coefs[0] + 1)
-    else:
-        r_contrasts, r_coef = _named_matrix(r, cmat, des.columns, cnames), r.session().ri.NULL
-    ri = r.session().ri
-    res = r.call(
-        "degbridge_limma_de",
-        x,
-        dmat,
-        contrasts=r_contrasts,
-        coef=r_coef,
-        method=r.scalar(method),
-        normalize=r.scalar(opts["normalize"]),
-        filter=r.scalar(opts["filter"]),
-        robust=r.scalar(bool(robust)),
-        trend=r.scalar(bool(trend)),
-        lfc=r.scalar(float(lfc)),
-        block=ri.NULL if block_labels is None else r.str_vector(block_labels),
-        weights=r.scalar(opts["weights"]),
-        confint=r.scalar(opts["confint"]),
-        **{"prior.count": r.scalar(float(prior_count))},
-    )
-    out = r.to_dict(res)
-    for text in dict.fromkeys(str(w) for w in r.to_numpy(out["warnings"])):
-        warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
-    keep = r.to_numpy(out["keep"]).astype(bool)
-    genes = [g for g, k in zip(mat.genes, keep) if k]
-    info = {k: r.to_numpy(v) for k, v in r.to_dict(out["info"]).items()}
-    meta = _meta(
-        mat, des, cmat, cnames, method, opts, robust, trend, lfc, block_labels, keep, info, r
-    )
-    meta["seconds"] = round(time.perf_counter() - started, 3)
+    # R is not thread-safe: hold the lock across every call and conversion of this run
+    with r.R_LOCK:
+        r.check_r()
+        x = r.float_matrix(mat.values)
+        dmat = _named_matrix(r, des.matrix, None, des.columns)
+        if len(cnames) == 1 and coefs[0] is not None:
+            r_contrasts, r_coef = r.session().ri.NULL, r.scalar(coefs[0] + 1)
+        else:
+            r_contrasts, r_coef = _named_matrix(r, cmat, des.columns, cnames), r.session().ri.NULL
+        ri = r.session().ri
+        res = r.call(
+            "degbridge_limma_de",
+            x,
+            dmat,
+            contrasts=r_contrasts,
+            coef=r_coef,
+            method=r.scalar(method),
+            normalize=r.scalar(opts["normalize"]),
+            filter=r.scalar(opts["filter"]),
+            robust=r.scalar(bool(robust)),
+            trend=r.scalar(bool(trend)),
+            lfc=r.scalar(float(lfc)),
+            block=ri.NULL if block_labels is None else r.str_vector(block_labels),
+            weights=r.scalar(opts["weights"]),
+            confint=r.scalar(opts["confint"]),
+            **{"prior.count": r.scalar(float(prior_count))},
+        )
+        out = r.to_dict(res)
+        for text in dict.fromkeys(str(w) for w in r.to_numpy(out["warnings"])):
+            warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
+        keep = r.to_numpy(out["keep"]).astype(bool)
+        genes = [g for g, k in zip(mat.genes, keep) if k]
+        info = {k: r.to_numpy(v) for k, v in r.to_dict(out["info"]).items()}
+        meta = _meta(
+            mat, des, cmat, cnames, method, opts, robust, trend, lfc, block_labels, keep, info, r
+        )
+        frames = [_frame(r, rtab, genes) for rtab in out["tables"]]
+        fframe = None if out["ftable"] is ri.NULL else _frame(r, out["ftable"], genes)
+        # drop every R object here, under the lock: their finalisers call into R too
+        del x, dmat, r_contrasts, r_coef, res, out
+        meta["seconds"] = round(time.perf_counter() - started, 3)
 
     tables = {}
-    for k, rtab in enumerate(out["tables"]):
-        frame = _frame(r, rtab, genes)
+    for k, frame in enumerate(frames):
         tab_meta = dict(
             meta, contrast=cnames[k], contrast_vector=dict(zip(des.columns, cmat[:, k].tolist()))
         )
@@ -230,8 +235,8 @@ def run_limma(
     if len(tables) == 1:
         return next(iter(tables.values()))
     ftest = None
-    if out["ftable"] is not ri.NULL:
-        frame = _frame(r, out["ftable"], genes)
+    if fframe is not None:
+        frame = fframe
         frame.columns = [*cnames, *frame.columns[len(cnames) :]]
         ftest = DETable(frame, meta=dict(meta, contrast=" ; ".join(cnames), test="moderated F"))
         if opts["sort_by"] != "none":

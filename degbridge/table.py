@@ -422,38 +422,43 @@ def _parsed_from_path(path: Path, id_column: str | None, sep: str | None) -> _Pa
     text, encoding = _decode(raw, label)
     meta.update(source=str(path), encoding=encoding)
     all_lines = text.splitlines()
-    # (line number, text) of non-blank, non-comment lines
-    numbered = [
-        (i + 1, line)
-        for i, line in enumerate(all_lines)
-        if line.strip() and not line.startswith("#")
-    ]
-    if not numbered:
+    # the header: the first line that is neither blank nor a comment (nor a GEO2R group line)
+    starts = [i for i, line in enumerate(all_lines) if line.strip() and not line.startswith("#")]
+    if not starts:
         msg = f"{label} holds no table (only blank or comment lines)"
         raise ValueError(msg)
-    if len(numbered) > 1 and _GROUP_LINE.match(numbered[0][1]):
+    head = starts[0]
+    if len(starts) > 1 and _GROUP_LINE.match(all_lines[head]):
         # Old GEO2R exports start with the sample-group string, e.g. "111111110000000".
-        meta["geo2r_groups"] = numbered[0][1].strip().strip('"')
-        numbered = numbered[1:]
-    lines = [line for _, line in numbered]
+        meta["geo2r_groups"] = all_lines[head].strip().strip('"')
+        head = starts[1]
     if sep is None:
-        sep = _detect_sep(lines, label)
+        sep = _detect_sep([ln for ln in all_lines[head:] if ln.strip()], label)
     meta["delimiter"] = sep
-    header = [h.strip() for h in _split_fields(lines[0], sep)]
-    if len(lines) == 1:
+    # Parse records over the text, not line by line: a quoted value may hold a newline.
+    body = all_lines[head:]
+    if sep == " ":
+        body = [ln.rstrip() for ln in body]
+    reader = (
+        csv.reader(io.StringIO("\n".join(body)), delimiter=" ", skipinitialspace=True)
+        if sep == " "
+        else csv.reader(io.StringIO("\n".join(body)), delimiter=sep)
+    )
+    records: list[list[str]] = []
+    line_no: list[int] = []
+    try:
+        for record in reader:
+            if record and any(field.strip() for field in record):
+                records.append(record)
+                line_no.append(head + reader.line_num)  # 1-based line where the record ends
+    except csv.Error as err:
+        msg = f"{label}: cannot parse line {head + reader.line_num} ({err})"
+        raise ValueError(msg) from None
+    header = [h.strip() for h in records[0]]
+    rows = records[1:]
+    if not rows:
         msg = f"{label} has a header line but no rows"
         raise ValueError(msg)
-    rows = []
-    try:
-        if sep == " ":
-            rows = list(
-                csv.reader((ln.strip() for ln in lines[1:]), delimiter=" ", skipinitialspace=True)
-            )
-        else:
-            rows = list(csv.reader(lines[1:], delimiter=sep))
-    except csv.Error as err:
-        msg = f"{label}: cannot parse rows ({err})"
-        raise ValueError(msg) from None
     width = len(rows[0])
     rownames = width == len(header) + 1  # R's write.table: no header above the row names
     if rownames:
@@ -465,14 +470,13 @@ def _parsed_from_path(path: Path, id_column: str | None, sep: str | None) -> _Pa
     ncol = len(header)
     for k, row in enumerate(rows):
         if len(row) != ncol:
-            line_no = numbered[k + 1][0]
             msg = (
-                f"{label}: line {line_no} has {len(row)} fields but the header has {ncol} "
+                f"{label}: line {line_no[k + 1]} has {len(row)} fields but the header has {ncol} "
                 "(a truncated file, or a delimiter inside an unquoted value?)"
             )
             raise ValueError(msg)
     cols = list(zip(*rows))
-    line_numbers = np.array([n for n, _ in numbered[1:]])
+    line_numbers = np.array(line_no[1:])
     columns: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
     dup = []

@@ -70,7 +70,7 @@ def main() -> None:
         )
     print(res.summary())
 
-    adata.write_h5ad(args.output)
+    db.write_h5ad(adata, args.output)  # atomic: no truncated file if interrupted
     back = ad.read_h5ad(args.output)
     stored = back.uns["degbridge"]["compare"]["logFC"]["leaderboard"]
     assert stored["model"].tolist() == res.leaderboard["model"].tolist()

@@ -233,6 +233,8 @@ def compare(
     from sklearn.model_selection import train_test_split
 
     started = time.perf_counter()
+    # arguments first (model names), then the data
+    estimators = resolve_models(models, random_state=random_state, svr_max_samples=svr_max_samples)
     min_genes = 2 * cv if cv else 10
     prep = prepare(
         table, target, features=features, extra=extra, outliers=outliers, min_genes=min_genes
@@ -241,11 +243,14 @@ def compare(
     genes = np.asarray(X.index)
     n = len(y)
     idx = np.arange(n)
+    # stratify by target quantiles; each split must be able to hold one gene of every bin
+    n_test = int(np.ceil(test_size * n))
+    bins = min(10, n_test, n - n_test)
     train_idx, test_idx = train_test_split(
         idx,
         test_size=test_size,
         random_state=random_state,
-        stratify=_strata(y.to_numpy(), n_bins=10, min_count=2),
+        stratify=_strata(y.to_numpy(), n_bins=bins, min_count=2),
     )
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
     if cv and len(train_idx) < 2 * cv:
@@ -292,7 +297,6 @@ def compare(
     Xv = X.to_numpy(dtype=float)
     yv = y.to_numpy(dtype=float)
 
-    estimators = resolve_models(models, random_state=random_state, svr_max_samples=svr_max_samples)
     templates = {name: _pipeline(est, outliers) for name, est in estimators.items()}
     perm_rows = _perm_rows(test_idx, permutation_max_samples, random_state)
 
@@ -656,7 +660,7 @@ def _backend_context(backend, client, n_jobs):
             )
             own = client = Client(cluster)
     try:
-        with joblib.parallel_config(backend="dask", scheduler_host=client.scheduler.address):
+        with joblib.parallel_config(backend="dask", client=client):
             yield None, -1  # Parallel inherits the configured dask backend
     finally:
         if own is not None:
@@ -666,34 +670,45 @@ def _backend_context(backend, client, n_jobs):
 
 
 def _run_with_time_limit(tasks, templates, outputs, status, n_jobs, time_limit, bar) -> None:
-    """One model at a time in worker processes; a model over its time is killed and marked."""
+    """One model at a time in worker processes; a model over its time is killed and marked.
+
+    Uses a private loky executor, never the process-wide reusable one that joblib's Parallel
+    shares (killing or configuring that one would break later Parallel calls).
+    """
     from joblib import cpu_count
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky import ProcessPoolExecutor
 
     workers = cpu_count() if n_jobs == -1 else max(1, n_jobs or 1)
     by_model: dict[str, list] = {}
     for key, args in tasks:
         by_model.setdefault(key[0], []).append((key, args))
-    for name in templates:
-        executor = get_reusable_executor(max_workers=workers)
-        futures = {executor.submit(_keyed, key, args): key for key, args in by_model[name]}
-        deadline = time.monotonic() + time_limit
-        pending = set(futures)
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            done, pending = concurrent.futures.wait(
-                pending, timeout=remaining, return_when="FIRST_COMPLETED"
-            )
-            for fut in done:
-                key, out = fut.result()
-                outputs[key] = out
-                bar.update(1)
-        if pending:
-            executor.shutdown(wait=True, kill_workers=True)  # returns once the workers are dead
-            status[name] = f"timed out after {time_limit:g} s"
-            bar.update(len(pending))
+    executor = None
+    try:
+        for name in templates:
+            if executor is None:
+                executor = ProcessPoolExecutor(max_workers=workers)
+            futures = {executor.submit(_keyed, key, args): key for key, args in by_model[name]}
+            deadline = time.monotonic() + time_limit
+            pending = set(futures)
+            while pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=remaining, return_when="FIRST_COMPLETED"
+                )
+                for fut in done:
+                    key, out = fut.result()
+                    outputs[key] = out
+                    bar.update(1)
+            if pending:
+                executor.shutdown(wait=True, kill_workers=True)  # returns once the workers are dead
+                executor = None
+                status[name] = f"timed out after {time_limit:g} s"
+                bar.update(len(pending))
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
 
 
 def _collate(results, y, train_idx, test_idx, folds, genes):

@@ -9,13 +9,26 @@ Missing values: numpy NaN becomes R's ``NA_real_`` on the way in, and both R ``N
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._session import call, session
+from ._session import R_LOCK, call, session
+
+
+def _locked(fn):
+    """Run fn under the R lock: every conversion allocates or reads R objects."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with R_LOCK:
+            return fn(*args, **kwargs)
+
+    return wrapper
+
 
 #: R's NA_real_: a NaN with payload 1954.
 NA_REAL = np.frombuffer(
@@ -24,6 +37,7 @@ NA_REAL = np.frombuffer(
 NA_INTEGER = np.iinfo(np.int32).min
 
 
+@_locked
 def float_matrix(values: np.ndarray):
     """A 2-D float array as an R numeric matrix (one copy into R's memory)."""
     ri = session().ri
@@ -40,6 +54,7 @@ def float_matrix(values: np.ndarray):
     return vec
 
 
+@_locked
 def float_vector(values) -> Any:
     ri = session().ri
     a = np.asarray(values, dtype=np.float64).ravel()
@@ -51,19 +66,23 @@ def float_vector(values) -> Any:
     return vec
 
 
+@_locked
 def str_vector(values: Sequence) -> Any:
     ri = session().ri
     return ri.StrSexpVector([ri.NA_Character if v is None else str(v) for v in values])
 
 
+@_locked
 def int_vector(values: Sequence[int]) -> Any:
     return session().ri.IntSexpVector([int(v) for v in values])
 
 
+@_locked
 def bool_vector(values: Sequence[bool]) -> Any:
     return session().ri.BoolSexpVector([bool(v) for v in values])
 
 
+@_locked
 def scalar(value: Any) -> Any:
     """A Python scalar as a length-one R vector (NULL for None)."""
     ri = session().ri
@@ -78,6 +97,7 @@ def scalar(value: Any) -> Any:
     return ri.StrSexpVector([str(value)])
 
 
+@_locked
 def to_numpy(vec) -> np.ndarray:
     """An R numeric/integer/logical vector as a numpy array (copied; NA → NaN for numbers)."""
     ri = session().ri
@@ -105,10 +125,11 @@ def to_numpy(vec) -> np.ndarray:
     raise TypeError(msg)
 
 
+@_locked
 def to_dict(rlist) -> dict[str, Any]:
     """An R named list as a Python dict (values left as R objects)."""
     ri = session().ri
-    names = rlist.names
+    names = ri.baseenv["names"](rlist)
     if names is ri.NULL:
         return {str(i): v for i, v in enumerate(rlist)}
     return {str(n): v for n, v in zip(names, rlist)}
@@ -136,6 +157,7 @@ def _isna(v) -> bool:
         return False
 
 
+@_locked
 def frame_to_r(df: pd.DataFrame, *, row_names: bool = True):
     """A pandas DataFrame as an R data.frame; the index becomes ``row.names``.
 
@@ -153,6 +175,7 @@ def frame_to_r(df: pd.DataFrame, *, row_names: bool = True):
     return call("degbridge_make_df", rlist, names, rn, scalar(len(df)))
 
 
+@_locked
 def frame_from_r(robj) -> pd.DataFrame:
     """An R data.frame (rpy2 object) as a pandas DataFrame; row names become the index."""
     parts = to_dict(call("degbridge_df_parts", robj))
@@ -167,6 +190,7 @@ def frame_from_r(robj) -> pd.DataFrame:
     return frame
 
 
+@_locked
 def list_to_r(items: dict[str, Any]):
     """A dict of R objects as a named R list."""
     ri = session().ri

@@ -16,6 +16,7 @@ import contextlib
 import importlib.resources
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -160,9 +161,13 @@ class _Session:
                 msg = f"R could not be started through rpy2 ({text}){hint}"
                 raise RNotAvailableError(msg) from None
             self.ri = ri
-            self.ro = ro
-            system_file = ro.r["system.file"]
-            missing = [p for p in R_PACKAGES if not str(system_file(package=p)[0])]
+            self.ro = ro  # for users and tests; degbridge itself calls R through rinterface
+            base = ri.baseenv
+            missing = [
+                p
+                for p in R_PACKAGES
+                if not str(base["system.file"](package=ri.StrSexpVector([p]))[0])
+            ]
             if missing:
                 apt = " ".join(R_PACKAGES[p] for p in missing)
                 msg = (
@@ -170,12 +175,15 @@ class _Session:
                     f"(all R dependencies: {APT_COMMAND})"
                 )
                 raise RNotAvailableError(msg)
-            self.env = ro.r["new.env"]()
+            # rinterface objects, not robjects: robjects' conversion rules live in a
+            # ContextVar that new threads do not inherit, so robjects calls fail in threads.
+            self.env = base["new.env"]()
             for name in R_FILES:
-                ro.r["sys.source"](r_script_path(name), envir=self.env)
+                base["sys.source"](ri.StrSexpVector([r_script_path(name)]), envir=self.env)
             self.env["degbridge_load_packages"]()
             versions = self.env["degbridge_versions"]()
-            self.versions = {str(k): str(v[0]) for k, v in zip(versions.names, versions)}
+            names = base["names"](versions)
+            self.versions = {str(k): str(v[0]) for k, v in zip(names, versions)}
         logger.debug("R started: %s", "".join(startup).strip())
 
     def fn(self, name: str):
@@ -233,11 +241,18 @@ def call(name: str, *args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
             except RRuntimeError as err:
-                text = str(err).strip() or "".join(console).strip()
-                if text.startswith("Error in") or text.startswith("Error :"):
-                    text = text.split(":", 1)[-1].strip() if ":" in text else text
-                msg = f"R error in {name}: {text}"
-                raise RError(msg) from None
+                raise RError(_r_error_text(name, str(err) or "".join(console))) from None
+
+
+def _r_error_text(fn: str, text: str) -> str:
+    """'Error in CALL : MESSAGE' (R's layout, over several lines) → one readable line."""
+    text = " ".join(text.split())
+    m = re.match(r"^Error in (.+?) : (.*)$", text) or re.match(r"^Error ?: (.*)$", text)
+    if m and m.lastindex == 2:
+        return f"R error in {fn}: {m.group(2)} (in {m.group(1)})"
+    if m:
+        return f"R error in {fn}: {m.group(1)}"
+    return f"R error in {fn}: {text}"
 
 
 def versions() -> dict[str, str]:
