@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -64,10 +65,8 @@ class PeakRSS:
     def _rss(self) -> int:
         total = self.proc.memory_info().rss
         for child in self.proc.children(recursive=True):
-            try:
+            with contextlib.suppress(Exception):  # a worker that just exited
                 total += child.memory_info().rss
-            except Exception:  # a worker that just exited
-                pass
         return total
 
     def __enter__(self):

@@ -50,7 +50,7 @@ def speed(n_genes: int, n_samples: int, repeats: int) -> dict:
     from degbridge import r
 
     s = r.session()
-    ro, ri = s.ro, s.ri
+    ro = s.ro
     ro.r["source"](str(R_FILE))
     frame, groups = data(n_genes, n_samples)
     X = frame.to_numpy()
