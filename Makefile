@@ -1,12 +1,15 @@
 # degbridge: set-up, demo and tests on a Debian machine (root, or sudo for apt).
 #   make demo   install what is missing, then run the demo on the bundled airway data
+#               (make demo DEMO_ARGS=--quick: five fast models instead of 13)
 #   make test   install what is missing (plus test-only R packages), then run the test suite
+#   make bench  the benchmarks in benchmarks/ (installs their baselines: lazypredict, scanpy)
 # R comes from Debian (CRAN/Bioconductor are not needed); Python packages go to ./.venv.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DEMO_OUT ?= degbridge-demo
+DEMO_ARGS ?=
 
 # R and the Bioconductor packages degbridge calls; r-base-dev lets pip build rpy2's fast
 # (API) mode.
@@ -19,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test setup setup-test r-core r-test python lint bench clean
 
 demo: setup
-	$(VENV)/bin/degbridge demo -o $(DEMO_OUT)
+	$(VENV)/bin/degbridge demo -o $(DEMO_OUT) $(DEMO_ARGS)
 
 test: setup-test
 	$(PY) -m pytest
@@ -47,7 +50,10 @@ r-test:
 # Re-run pip only when pyproject.toml changed, or rpy2 is missing (R must exist first).
 python: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml | r-core
-	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv needs Debian's python3-venv: installing it"; rm -rf $(VENV); \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && \
+	  $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[r,dev]'
 	$(PY) -c "import rpy2, degbridge; print('degbridge', degbridge.__version__, '/ rpy2', rpy2.__version__)"
@@ -58,6 +64,7 @@ lint: python
 	$(VENV)/bin/ruff format --check degbridge tests benchmarks examples
 
 bench: setup
+	$(PY) -m pip install -q -e '.[r,dev,bench]'
 	$(PY) benchmarks/run_all.py
 
 clean:

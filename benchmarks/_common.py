@@ -36,14 +36,22 @@ def machine() -> str:
 
 
 def median_time(
-    fn: Callable[[], object], repeats: int = 5, warmup: int = 1
+    fn: Callable[[], object],
+    repeats: int = 5,
+    warmup: int = 1,
+    before: Callable[[], object] | None = None,
 ) -> tuple[float, object]:
-    """Median wall time of fn() over repeats (after warm-up runs); returns (seconds, last result)."""
+    """Median wall time of fn() over repeats (after warm-up runs); returns (seconds, last result).
+
+    ``before`` runs untimed before each repetition (e.g. garbage collection in R and Python).
+    """
     result = None
     for _ in range(warmup):
         result = fn()
     times = []
     for _ in range(repeats):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)

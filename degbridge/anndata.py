@@ -17,6 +17,7 @@ HDF5 does not allow ``/`` in names nor ``None`` values: keys are made safe (``/`
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,10 +63,11 @@ def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
     where = f"layer {layer!r}" if layer else "X"
     for start in range(0, values.size, chunk):
         part = values[start : start + chunk]
-        if np.isnan(part).any():
-            msg = f"{where} has missing values; pseudobulk needs raw counts"
-            raise ValueError(msg)
-        if (part < 0).any() or (part != np.floor(part)).any():
+        # one test for NaN (NaN != floor(NaN)), fractions and negative values
+        if ((part < 0) | (part != np.floor(part))).any():
+            if np.isnan(part).any():
+                msg = f"{where} has missing values; pseudobulk needs raw counts"
+                raise ValueError(msg)
             others = [name for name in adata.layers if name != layer]
             hint = (
                 f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
@@ -79,6 +81,47 @@ def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
             raise ValueError(msg)
 
 
+def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
+    """Sums of the rows of X (cells × genes) per group code, as a dense groups × genes array.
+
+    Sparse input is summed one block of rows (CSR) or columns (CSC) at a time with a sparse
+    indicator product: scipy converts index arrays of mismatched integer types before a
+    product, which on the whole cell matrix would copy all its indices; per block it copies
+    at most one block.
+    """
+    import scipy.sparse as sp
+
+    n_cells, n_genes = X.shape
+    out = np.zeros((n_groups, n_genes))
+    indicator = sp.csr_matrix(
+        (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_groups, n_cells)
+    )
+    if not sp.issparse(X):
+        step = max(1, block_nnz // max(n_genes, 1))
+        for start in range(0, n_cells, step):
+            stop = min(start + step, n_cells)
+            out += indicator[:, start:stop] @ np.asarray(X[start:stop], dtype=np.float64)
+        return out
+    if X.format == "csc":
+        bounds = _blocks(X.indptr, block_nnz)
+        for start, stop in bounds:
+            block = X[:, start:stop]
+            out[:, start:stop] = (indicator @ block).toarray()
+        return out
+    X = X.tocsr() if X.format != "csr" else X
+    for start, stop in _blocks(X.indptr, block_nnz):
+        out += (indicator[:, start:stop] @ X[start:stop]).toarray()
+    return out
+
+
+def _blocks(indptr: np.ndarray, block_nnz: int) -> list[tuple[int, int]]:
+    """Ranges of rows (CSR) or columns (CSC) holding about block_nnz stored values each."""
+    n = len(indptr) - 1
+    cuts = np.searchsorted(indptr, np.arange(block_nnz, indptr[-1], block_nnz), side="left")
+    edges = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
 def pseudobulk(
     adata,
     sample_key: str,
@@ -89,8 +132,8 @@ def pseudobulk(
 ):
     """Sum raw counts of cells per sample (× group) into a pseudobulk AnnData.
 
-    The sum is a sparse indicator-matrix product: the cell matrix is never densified (peak
-    memory is the cell matrix plus the small pseudobulk result). Pseudobulk samples with fewer
+    The sum is a sparse indicator-matrix product over blocks of cells: the cell matrix is never
+    densified or copied (peak memory is the cell matrix plus one block and the small result). Pseudobulk samples with fewer
     than ``min_cells`` cells are dropped and reported in ``uns["pseudobulk"]["dropped"]``.
 
     Parameters
@@ -113,7 +156,6 @@ def pseudobulk(
     pseudobulk sample.
     """
     import anndata as ad
-    import scipy.sparse as sp
 
     _check_anndata(adata)
     for key in (sample_key, groupby):
@@ -143,17 +185,7 @@ def pseudobulk(
             f"(largest: {int(n_cells.max())}); lower min_cells"
         )
         raise ValueError(msg)
-    indicator = sp.csr_matrix(
-        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniques), len(codes))
-    )[keep]
-    if sp.issparse(X):
-        if sp.isspmatrix_csc(X) or isinstance(X, sp.csc_array):
-            summed = (X.T @ indicator.T).T  # X.T of CSC is CSR without a copy
-        else:
-            summed = indicator @ X
-        values = np.asarray(summed.toarray(), dtype=np.float64)
-    else:
-        values = np.asarray(indicator @ np.asarray(X, dtype=np.float64), dtype=np.float64)
+    values = _group_sums(X, codes, len(uniques))[keep]
     names = [str(u) for u, k in zip(uniques, keep) if k]
     first = pd.Series(np.arange(len(codes))).groupby(codes).first()
     constant = []

@@ -188,6 +188,14 @@ def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "l
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _add_results_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, help="results folder")
+    p.add_argument(
+        "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+
+
 def _read_samples(path: str | None) -> pd.DataFrame | None:
     if path is None:
         return None
@@ -468,11 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         "table", metavar="TABLE", help="DE table (limma topTable, GEO2R export, CSV/TSV)"
     )
     _add_compare_options(p)
-    p.add_argument("-o", "--output", required=True, help="results folder")
-    p.add_argument(
-        "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
-    )
-    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    _add_results_options(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -484,11 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_limma_options(p)
     _add_compare_options(p)
-    p.add_argument("-o", "--output", required=True, help="results folder")
-    p.add_argument(
-        "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
-    )
-    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    _add_results_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(

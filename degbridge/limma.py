@@ -36,6 +36,10 @@ METHODS = ("ls", "voom", "trend")
 NORMALIZE = ("TMM", "TMMwsp", "RLE", "upperquartile", "none")
 COUNT_METHODS = ("voom", "trend")
 METHOD_NAMES = {"ls": "limma", "voom": "limma-voom", "trend": "limma-trend"}
+#: Log-expression matrices with more values than CHUNK_ABOVE (160 MB) are fitted in gene chunks
+#: of about CHUNK_VALUES values (8 MB): the same numbers as one lmFit, with a bounded copy in R.
+CHUNK_ABOVE = 20_000_000
+CHUNK_VALUES = 1_000_000
 
 
 class DEResults(dict):
@@ -67,6 +71,7 @@ class _Matrix:
     source: str
     named_samples: bool
     dropped_zero: list[str]
+    n_missing: int = 0  # set by _check_values
 
 
 def run_limma(
@@ -187,32 +192,69 @@ def run_limma(
     # R is not thread-safe: hold the lock across every call and conversion of this run
     with r.R_LOCK:
         r.check_r()
-        x = r.float_matrix(mat.values)
+        x = r.float_matrix(mat.values, has_nan=mat.n_missing > 0)
         dmat = _named_matrix(r, des.matrix, None, des.columns)
         if len(cnames) == 1 and coefs[0] is not None:
             r_contrasts, r_coef = r.session().ri.NULL, r.scalar(coefs[0] + 1)
         else:
             r_contrasts, r_coef = _named_matrix(r, cmat, des.columns, cnames), r.session().ri.NULL
         ri = r.session().ri
-        res = r.call(
-            "degbridge_limma_de",
-            x,
-            dmat,
-            contrasts=r_contrasts,
-            coef=r_coef,
-            method=r.scalar(method),
-            normalize=r.scalar(opts["normalize"]),
-            filter=r.scalar(opts["filter"]),
-            robust=r.scalar(bool(robust)),
-            trend=r.scalar(bool(trend)),
-            lfc=r.scalar(float(lfc)),
-            block=ri.NULL if block_labels is None else r.str_vector(block_labels),
-            weights=r.scalar(opts["weights"]),
-            confint=r.scalar(opts["confint"]),
-            **{"prior.count": r.scalar(float(prior_count))},
+        n_genes, n_samples = mat.values.shape
+        chunked = (
+            method == "ls"
+            and opts["weights"] == "none"
+            and block_labels is None
+            and n_genes * n_samples > CHUNK_ABOVE
         )
+        r_warnings: list[str] = []
+        if chunked:
+            # lmFit gene chunk by gene chunk (each gene is fitted on its own), joined in R,
+            # then the empirical Bayes step on the whole: the same numbers, less memory
+            del x
+            step = max(1, CHUNK_VALUES // n_samples)
+            fits = []
+            for start in range(0, n_genes, step):
+                part = r.float_matrix(mat.values[start : start + step], has_nan=mat.n_missing > 0)
+                piece = r.to_dict(r.call("degbridge_lmfit_chunk", part, dmat))
+                del part
+                r_warnings += [str(w) for w in r.to_numpy(piece["warnings"])]
+                fits.append(piece["fit"])
+                del piece
+            fit = r.call("degbridge_rbind_fits", ri.ListSexpVector(fits))
+            del fits
+            res = r.call(
+                "degbridge_limma_test",
+                fit,
+                contrasts=r_contrasts,
+                coef=r_coef,
+                robust=r.scalar(bool(robust)),
+                trend=r.scalar(bool(trend)),
+                lfc=r.scalar(float(lfc)),
+                confint=r.scalar(opts["confint"]),
+            )
+            del fit
+            x = None
+        else:
+            res = r.call(
+                "degbridge_limma_de",
+                x,
+                dmat,
+                contrasts=r_contrasts,
+                coef=r_coef,
+                method=r.scalar(method),
+                normalize=r.scalar(opts["normalize"]),
+                filter=r.scalar(opts["filter"]),
+                robust=r.scalar(bool(robust)),
+                trend=r.scalar(bool(trend)),
+                lfc=r.scalar(float(lfc)),
+                block=ri.NULL if block_labels is None else r.str_vector(block_labels),
+                weights=r.scalar(opts["weights"]),
+                confint=r.scalar(opts["confint"]),
+                **{"prior.count": r.scalar(float(prior_count))},
+            )
         out = r.to_dict(res)
-        for text in dict.fromkeys(str(w) for w in r.to_numpy(out["warnings"])):
+        r_warnings += [str(w) for w in r.to_numpy(out["warnings"])]
+        for text in dict.fromkeys(r_warnings):
             warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
         keep = r.to_numpy(out["keep"]).astype(bool)
         genes = [g for g, k in zip(mat.genes, keep) if k]
@@ -220,6 +262,8 @@ def run_limma(
         meta = _meta(
             mat, des, cmat, cnames, method, opts, robust, trend, lfc, block_labels, keep, info, r
         )
+        if chunked:
+            meta["lmfit_chunks"] = -(-n_genes // step)
         frames = [_frame(r, rtab, genes) for rtab in out["tables"]]
         fframe = None if out["ftable"] is ri.NULL else _frame(r, out["ftable"], genes)
         # drop every R object here, under the lock: their finalisers call into R too
@@ -426,55 +470,65 @@ def _check_values(mat: _Matrix, method: str, filt: bool) -> None:
             dup = list(pd.unique(seen[seen.duplicated()]))
             msg = f"{len(dup)} {what} IDs occur more than once: {dup[:5]}"
             raise ValueError(msg)
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = v.sum()
+    if np.isfinite(total):  # the common case, without a matrix-sized temporary
+        # (a finite sum means no NaN and no infinity; an overflowing sum takes the long path)
+        mat.n_missing = 0
+        if method in COUNT_METHODS:
+            _check_counts(mat, method, filt)
+        return
     inf = np.isinf(v)
     if inf.any():
-        gi, si = np.argwhere(inf)[0]
-        msg = (
-            f"the matrix has {int(inf.sum())} infinite value(s), first at gene "
-            f"{mat.genes[gi]!r}, sample {mat.samples[si]!r} (log of zero?)"
-        )
+        msg = f"the matrix has {_located(mat, inf, 'infinite')} (log of zero?)"
         raise ValueError(msg)
     nan = np.isnan(v)
+    mat.n_missing = int(nan.sum())
     if method in COUNT_METHODS:
         if nan.any():
-            gi, si = np.argwhere(nan)[0]
-            msg = (
-                f"method={method!r} needs complete counts but the matrix has {int(nan.sum())} "
-                f"missing value(s), first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r}"
-            )
+            msg = f"method={method!r} needs complete counts but the matrix has {_located(mat, nan, 'missing')}"
             raise ValueError(msg)
-        neg = v < 0
-        if neg.any():
-            gi, si = np.argwhere(neg)[0]
-            msg = (
-                f"method={method!r} needs raw counts but the matrix has {int(neg.sum())} negative "
-                f"value(s), first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r} = "
-                f"{v[gi, si]:g}: this looks like normalised or log data; use method='ls' for "
-                "log-expression"
-            )
-            raise ValueError(msg)
-        frac = np.abs(v - np.round(v)) > 1e-8
-        if frac.any():
-            gi, si = np.argwhere(frac)[0]
-            msg = (
-                f"method={method!r} needs raw integer counts but {int(frac.sum())} value(s) are "
-                f"not integers, first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r} = "
-                f"{v[gi, si]:g}: this looks like normalised or log data (use method='ls'); "
-                "estimated counts (salmon/tximport) can be rounded with numpy.round first"
-            )
-            raise ValueError(msg)
-        zero = ~v.any(axis=1)
-        if zero.any() and not filt:
-            bad = [mat.genes[i] for i in np.flatnonzero(zero)[:5]]
-            msg = (
-                f"{int(zero.sum())} gene(s) have zero counts in every sample (e.g. {bad}); they "
-                "carry no information and distort voom's mean-variance trend: remove them or "
-                "use filter='filterByExpr'"
-            )
-            raise ValueError(msg)
+        _check_counts(mat, method, filt)
     elif nan.all(axis=1).any():
         bad = [mat.genes[i] for i in np.flatnonzero(nan.all(axis=1))[:5]]
         msg = f"{int(nan.all(axis=1).sum())} gene(s) have no values at all (all NA), e.g. {bad}"
+        raise ValueError(msg)
+
+
+def _located(mat: _Matrix, mask: np.ndarray, what: str, *, value: bool = False) -> str:
+    """'N <what> value(s), first at gene G, sample S [= v]' for a genes × samples mask."""
+    gi, si = np.argwhere(mask)[0]
+    where = f"{int(mask.sum())} {what} value(s), first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r}"
+    return f"{where} = {mat.values[gi, si]:g}" if value else where
+
+
+def _check_counts(mat: _Matrix, method: str, filt: bool) -> None:
+    """Raw counts: non-negative integers, and no all-zero genes unless they are filtered."""
+    v = mat.values
+    neg = v < 0
+    if neg.any():
+        msg = (
+            f"method={method!r} needs raw counts but the matrix has {_located(mat, neg, 'negative', value=True)}: "
+            "this looks like normalised or log data; use method='ls' for log-expression"
+        )
+        raise ValueError(msg)
+    frac = np.abs(v - np.round(v)) > 1e-8
+    if frac.any():
+        msg = (
+            f"method={method!r} needs raw integer counts but the matrix has "
+            f"{_located(mat, frac, 'non-integer', value=True)}: this looks like normalised or "
+            "log data (use method='ls'); estimated counts (salmon/tximport) can be rounded with "
+            "numpy.round first"
+        )
+        raise ValueError(msg)
+    zero = ~v.any(axis=1)
+    if zero.any() and not filt:
+        bad = [mat.genes[i] for i in np.flatnonzero(zero)[:5]]
+        msg = (
+            f"{int(zero.sum())} gene(s) have zero counts in every sample (e.g. {bad}); they "
+            "carry no information and distort voom's mean-variance trend: remove them or "
+            "use filter='filterByExpr'"
+        )
         raise ValueError(msg)
 
 
@@ -576,7 +630,7 @@ def _sorted(tab: DETable, sort_by: str, *, treat: bool) -> DETable:
 def _meta(
     mat, des, cmat, cnames, method, opts, robust, trend, lfc, block, keep, info, r
 ) -> dict[str, Any]:
-    n_missing = int(np.isnan(mat.values).sum()) if method == "ls" else 0
+    n_missing = mat.n_missing
     meta: dict[str, Any] = {
         "source": "run_limma",
         "input": mat.source,

@@ -17,17 +17,56 @@
 ##                    prior.count) [-> duplicateCorrelation] -> lmFit, eBayes(trend = TRUE)
 ## then contrasts.fit (unless a single design coefficient is tested) -> eBayes(trend, robust)
 ## -> topTable, or treat(lfc) -> topTreat when lfc > 0; with several contrasts also the
-## moderated F-test table.
+## moderated F-test table. degbridge_lmfit_chunk() + degbridge_rbind_fits() +
+## degbridge_limma_test() do the "ls" case in gene chunks, for matrices too large to copy whole.
 
 degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
                                method = "ls", normalize = "TMM", filter = TRUE,
                                robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
                                weights = "none", confint = FALSE, prior.count = 3) {
+  .degbridge_capture({
+    fitted <- .degbridge_fit(x, design, method, normalize, filter, trend, block, weights,
+                             prior.count)
+    res <- .degbridge_test(fitted$fit, contrasts, coef, fitted$trend, robust, lfc, confint)
+    res$keep <- fitted$keep
+    res$info <- c(fitted$info, res$info)
+    res
+  })
+}
+
+## Large log-expression matrices, in gene chunks: limma fits every gene on its own, so
+## lmFit on chunks of genes, joined with degbridge_rbind_fits(), gives the very same fit as
+## lmFit on the whole matrix, with a fraction of the memory. (Not with array weights or
+## duplicateCorrelation, which pool all genes.)
+degbridge_lmfit_chunk <- function(x, design) {
+  .degbridge_capture(list(fit = limma::lmFit(x, design)))
+}
+
+degbridge_rbind_fits <- function(fits) {
+  out <- fits[[1]]
+  for (key in c("coefficients", "stdev.unscaled"))
+    out[[key]] <- do.call(rbind, lapply(fits, function(f) f[[key]]))
+  for (key in c("sigma", "df.residual", "Amean"))
+    out[[key]] <- unlist(lapply(fits, function(f) f[[key]]), use.names = FALSE)
+  out
+}
+
+## The testing half on an existing fit (e.g. the joined chunks): contrasts, eBayes, tables.
+degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FALSE,
+                                 trend = FALSE, lfc = 0, confint = FALSE) {
+  .degbridge_capture({
+    res <- .degbridge_test(fit, contrasts, coef, trend, robust, lfc, confint)
+    res$keep <- rep(TRUE, nrow(fit$coefficients))
+    res
+  })
+}
+
+## Evaluate expr collecting R warnings and messages (returned, not printed).
+.degbridge_capture <- function(expr) {
   warns <- character()
   msgs <- character()
   res <- withCallingHandlers(
-    .degbridge_limma_run(x, design, contrasts, coef, method, normalize, filter, robust,
-                         trend, lfc, block, weights, confint, prior.count),
+    expr,
     warning = function(w) {
       warns <<- c(warns, conditionMessage(w))
       invokeRestart("muffleWarning")
@@ -42,8 +81,8 @@ degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
   res
 }
 
-.degbridge_limma_run <- function(x, design, contrasts, coef, method, normalize, filter,
-                                 robust, trend, lfc, block, weights, confint, prior.count) {
+.degbridge_fit <- function(x, design, method, normalize, filter, trend, block, weights,
+                           prior.count) {
   stopifnot(is.matrix(x), is.numeric(x), is.matrix(design), nrow(design) == ncol(x))
   method <- match.arg(method, c("ls", "voom", "trend"))
   weights <- match.arg(weights, c("none", "arrayWeights", "quality"))
@@ -93,6 +132,10 @@ degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
     }
   }
   if (!is.null(correlation)) info$consensus_correlation <- correlation
+  list(fit = fit, keep = keep, info = info, trend = trend)
+}
+
+.degbridge_test <- function(fit, contrasts, coef, trend, robust, lfc, confint) {
   if (!is.null(contrasts)) {
     fit <- limma::contrasts.fit(fit, contrasts)
     coefs <- seq_len(ncol(contrasts))
@@ -111,8 +154,6 @@ degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
     if (length(coefs) > 1)
       ftable <- limma::topTable(fit2, coef = coefs, number = Inf, sort.by = "none")
   }
-  info$df_prior <- as.numeric(fit2$df.prior)
-  info$s2_prior <- as.numeric(fit2$s2.prior)
-  list(tables = unname(tables), ftable = ftable, keep = keep, info = info,
-       df_residual = as.numeric(fit2$df.residual))
+  info <- list(df_prior = as.numeric(fit2$df.prior), s2_prior = as.numeric(fit2$s2.prior))
+  list(tables = unname(tables), ftable = ftable, info = info)
 }

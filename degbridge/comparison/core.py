@@ -93,8 +93,24 @@ class Comparison:
     """
 
     def __init__(self, **parts):
+        # parts computed on first access: {name: function returning the value}
+        self._lazy = dict(parts.pop("_lazy", {}))
         for key, value in parts.items():
             setattr(self, key, value)
+
+    def __getattr__(self, name: str):
+        lazy = self.__dict__.get("_lazy", {})
+        if name in lazy:
+            value = lazy.pop(name)()
+            setattr(self, name, value)
+            return value
+        msg = f"'Comparison' object has no attribute {name!r}"
+        raise AttributeError(msg)
+
+    def __getstate__(self):
+        for name in list(self._lazy):
+            getattr(self, name)  # resolve before pickling: functions do not pickle
+        return self.__dict__
 
     def __repr__(self) -> str:
         lb = self.leaderboard
@@ -315,7 +331,12 @@ def compare(
             backend=bk, time_limit=time_limit, progress=show,
         )  # fmt: skip
 
-    with stack:
+    with stack, warnings.catch_warnings():
+        # loky restarts a worker whose memory grew by > 300 MB (its leak guard) and says so;
+        # the jobs are unaffected, the message only alarms users
+        warnings.filterwarnings(
+            "ignore", message="A worker stopped while some jobs were given", category=UserWarning
+        )
         results = run(templates, Xv)
         board, cv_scores, oof = _collate(results, yv, train_idx, test_idx, folds, genes)
         ok = board[board["status"] == "ok"]
@@ -343,21 +364,31 @@ def compare(
             stacklevel=2,
         )
     best_pipe = results[best_name]["refit"]["pipeline"]
-    preds_all = results[best_name]["refit"]["pred"]
-    predictions = pd.DataFrame(
-        {
-            "observed": yv,
-            "predicted": preds_all,
-            "oof": oof[best_name].reindex(genes).to_numpy() if cv else np.nan,
-            "split": np.where(np.isin(idx, test_idx), "test", "train"),
-        },
-        index=pd.Index(genes, name="gene"),
-    )
-    fold_of = np.full(n, -1)
-    for k, (_, va) in enumerate(folds):
-        fold_of[train_idx[va]] = k
-    predictions["fold"] = fold_of  # CV fold of each training gene; -1 for test genes
-    predictions["residual"] = predictions["observed"] - predictions["predicted"]
+    test_pred = results[best_name]["refit"]["pred"]
+    best_oof = oof[best_name].reindex(genes).to_numpy() if cv else None
+
+    def predictions():
+        # built on first access: the in-sample predictions of the training genes cost a
+        # prediction pass over most genes, which a comparison alone does not need
+        preds_all = np.empty(n)
+        preds_all[test_idx] = test_pred
+        preds_all[train_idx] = best_pipe.predict(Xv[train_idx])
+        frame = pd.DataFrame(
+            {
+                "observed": yv,
+                "predicted": preds_all,
+                "oof": best_oof if best_oof is not None else np.nan,
+                "split": np.where(np.isin(idx, test_idx), "test", "train"),
+            },
+            index=pd.Index(genes, name="gene"),
+        )
+        fold_of = np.full(n, -1)
+        for k, (_, va) in enumerate(folds):
+            fold_of[train_idx[va]] = k
+        frame["fold"] = fold_of  # CV fold of each training gene; -1 for test genes
+        frame["residual"] = frame["observed"] - frame["predicted"]
+        return frame
+
     importances = _importances(results, feature_names)
 
     if leak_scores is not None:
@@ -397,7 +428,7 @@ def compare(
         features=feature_names,
         leaderboard=board,
         best=BestModel(best_name, best_pipe, selected_on),
-        predictions=predictions,
+        _lazy={"predictions": predictions},
         importances=importances,
         leakage=leak,
         leakage_scores=leak_scores,
@@ -517,10 +548,11 @@ def _task(kind, name, template, X, y, fit_idx, eval_idx, perm_rows, perm_repeats
                     "pred": pipe.predict(X[eval_idx]),
                     "fit_time": fit_time,
                 }
+            # the test genes only; the selected model alone predicts the training genes, later
             out = {
                 "kind": kind,
                 "name": name,
-                "pred": pipe.predict(X),
+                "pred": pipe.predict(X[eval_idx]),
                 "fit_time": fit_time,
                 "pipeline": pipe,
             }
@@ -735,7 +767,7 @@ def _collate(results, y, train_idx, test_idx, folds, genes):
                     row[f"cv_{met}_mean"] = float(vals.mean())
                     row[f"cv_{met}_sd"] = float(vals.std())
             refit = res["refit"]
-            test_m = metrics(y[test_idx], refit["pred"][test_idx])
+            test_m = metrics(y[test_idx], refit["pred"])
             row.update({f"test_{k}": v for k, v in test_m.items()})
             row["fit_time"] = float(sum(o["fit_time"] for o in res["folds"]) + refit["fit_time"])
             notes = []

@@ -38,17 +38,27 @@ NA_INTEGER = np.iinfo(np.int32).min
 
 
 @_locked
-def float_matrix(values: np.ndarray):
-    """A 2-D float array as an R numeric matrix (one copy into R's memory)."""
+def float_matrix(values: np.ndarray, *, has_nan: bool | None = None):
+    """A 2-D float array as an R numeric matrix (one copy into R's memory).
+
+    Column-major (Fortran-ordered) input, which a pandas frame of floats gives, is copied in
+    one block; other layouts are transposed while copying. ``has_nan=False`` skips the scan
+    for missing values (NaN becomes R's NA) when the caller already knows.
+    """
     ri = session().ri
-    a = np.asarray(values)
+    a = np.asarray(values, dtype=np.float64)
     if a.ndim != 2:
         msg = f"expected a 2-D matrix, got {a.ndim}-D"
         raise ValueError(msg)
-    vec = ri.baseenv["numeric"](a.size)
-    view = np.asarray(vec.memoryview()).reshape(a.shape, order="F")
-    np.copyto(view, a, casting="unsafe")
-    if np.isnan(view).any():
+    if a.flags.f_contiguous and a.size:
+        vec = ri.FloatSexpVector.from_memoryview(memoryview(a.T.reshape(-1)))
+    else:
+        vec = ri.baseenv["numeric"](a.size)
+        np.copyto(np.asarray(vec.memoryview()).reshape(a.shape, order="F"), a, casting="unsafe")
+    if has_nan is None:
+        has_nan = bool(np.isnan(a).any())
+    if has_nan:
+        view = np.asarray(vec.memoryview())
         view[np.isnan(view)] = NA_REAL
     vec.do_slot_assign("dim", ri.IntSexpVector(list(a.shape)))
     return vec
@@ -104,25 +114,26 @@ def to_numpy(vec) -> np.ndarray:
     if isinstance(vec, ri.FloatSexpVector):
         return np.array(vec.memoryview(), dtype=np.float64, copy=True)
     if isinstance(vec, ri.IntSexpVector):
-        a = np.array(vec.memoryview(), dtype=np.int32, copy=True)
-        if (a == NA_INTEGER).any():
-            out = a.astype(float)
-            out[a == NA_INTEGER] = np.nan
-            return out
-        return a.astype(np.int64)
+        return _int_like(vec, np.int64)
     if isinstance(vec, ri.BoolSexpVector):
-        a = np.array(vec.memoryview(), dtype=np.int32, copy=True)
-        if (a == NA_INTEGER).any():
-            out = a.astype(float)
-            out[a == NA_INTEGER] = np.nan
-            return out
-        return a.astype(bool)
+        return _int_like(vec, bool)
     if isinstance(vec, ri.StrSexpVector):
         return np.array([None if v is ri.NA_Character else str(v) for v in vec], dtype=object)
     if vec is ri.NULL:
         return np.array([])
     msg = f"cannot convert an R object of type {type(vec).__name__} to an array"
     raise TypeError(msg)
+
+
+def _int_like(vec, dtype) -> np.ndarray:
+    """R integers or logicals (stored as int32, NA as INT_MIN) as dtype, or float with NaN."""
+    a = np.array(vec.memoryview(), dtype=np.int32, copy=True)
+    na = a == NA_INTEGER
+    if na.any():
+        out = a.astype(float)
+        out[na] = np.nan
+        return out
+    return a.astype(dtype)
 
 
 @_locked
