@@ -192,7 +192,6 @@ def run_limma(
     # R is not thread-safe: hold the lock across every call and conversion of this run
     with r.R_LOCK:
         r.check_r()
-        x = r.float_matrix(mat.values, has_nan=mat.n_missing > 0)
         dmat = _named_matrix(r, des.matrix, None, des.columns)
         if len(cnames) == 1 and coefs[0] is not None:
             r_contrasts, r_coef = r.session().ri.NULL, r.scalar(coefs[0] + 1)
@@ -210,7 +209,6 @@ def run_limma(
         if chunked:
             # lmFit gene chunk by gene chunk (each gene is fitted on its own), joined in R,
             # then the empirical Bayes step on the whole: the same numbers, less memory
-            del x
             step = max(1, CHUNK_VALUES // n_samples)
             fits = []
             for start in range(0, n_genes, step):
@@ -233,8 +231,8 @@ def run_limma(
                 confint=r.scalar(opts["confint"]),
             )
             del fit
-            x = None
         else:
+            x = r.float_matrix(mat.values, has_nan=mat.n_missing > 0)
             res = r.call(
                 "degbridge_limma_de",
                 x,
@@ -252,6 +250,7 @@ def run_limma(
                 confint=r.scalar(opts["confint"]),
                 **{"prior.count": r.scalar(float(prior_count))},
             )
+            del x
         out = r.to_dict(res)
         r_warnings += [str(w) for w in r.to_numpy(out["warnings"])]
         for text in dict.fromkeys(r_warnings):
@@ -267,7 +266,7 @@ def run_limma(
         frames = [_frame(r, rtab, genes) for rtab in out["tables"]]
         fframe = None if out["ftable"] is ri.NULL else _frame(r, out["ftable"], genes)
         # drop every R object here, under the lock: their finalisers call into R too
-        del x, dmat, r_contrasts, r_coef, res, out
+        del dmat, r_contrasts, r_coef, res, out
         meta["seconds"] = round(time.perf_counter() - started, 3)
 
     tables = {}

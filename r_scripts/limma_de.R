@@ -39,7 +39,11 @@ degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
 ## lmFit on the whole matrix, with a fraction of the memory. (Not with array weights or
 ## duplicateCorrelation, which pool all genes.)
 degbridge_lmfit_chunk <- function(x, design) {
-  .degbridge_capture(list(fit = limma::lmFit(x, design)))
+  res <- .degbridge_capture(list(fit = limma::lmFit(x, design)))
+  # collect lmFit's temporaries and the previous chunk now: left to R's adaptive trigger,
+  # garbage from successive chunks piles up to a few hundred MB before it is freed
+  invisible(gc(verbose = FALSE))
+  res
 }
 
 degbridge_rbind_fits <- function(fits) {

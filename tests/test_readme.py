@@ -31,7 +31,9 @@ def test_blocks_found():
 @pytest.mark.parametrize("index", [i for i, (k, _) in enumerate(BLOCKS) if k == "python"])
 def test_python_block(tmp_path, index):
     code = BLOCKS[index][1]
-    out = subprocess.run([sys.executable, "-c", code], cwd=_workdir(tmp_path), capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=_workdir(tmp_path), capture_output=True, text=True
+    )
     assert out.returncode == 0, f"README python block {index} failed:\n{code}\n{out.stderr[-3000:]}"
 
 
