@@ -146,7 +146,7 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
         figs.append(
             _fig_block(
                 fig,
-                f"Each dot is a gene; coloured when adj.P.Val < {alpha}. The 8 most significant are labelled.",
+                f"Each dot is a gene; coloured when adj.P.Val < {alpha}. The 5 most significant are labelled.",
             )
         )
     if {"logFC", "AveExpr"} <= set(table.columns):
@@ -184,14 +184,14 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
 
 
 def _label_top(ax, table, x, y, k: int = 5) -> None:
-    """Label the k most significant genes, staggered so the labels do not overlap."""
+    """Label the k most significant genes in a column beside the plot area, one row each."""
     order = np.argsort(-np.nan_to_num(y))[:k]
-    order = order[np.argsort(x[order])]  # left to right
+    order = order[np.argsort(-y[order])]  # top to bottom
     for rank, i in enumerate(order):
-        dy = 10 + 11 * (rank % 3)
         ax.annotate(
-            str(table.index[i])[:18], (x[i], y[i]), fontsize=6, xytext=(-20, -dy), textcoords="offset points",
-            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#52606d"},
+            str(table.index[i])[:18], (x[i], y[i]), xycoords="data",
+            xytext=(1.02, 0.98 - 0.07 * rank), textcoords="axes fraction", fontsize=6.5,
+            va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#52606d"},
         )  # fmt: skip
 
 

@@ -529,9 +529,8 @@ def metrics(y_true, y_pred) -> dict[str, float]:
 def _task(kind, name, template, X, y, fit_idx, eval_idx, perm_rows, perm_repeats, random_state):
     """One fit. kind 'fold': predict the validation fold; 'refit': predict every gene."""
     from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1), warnings.catch_warnings():
+    with _one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # e.g. MLP/Lasso convergence chatter
         try:
             from sklearn.exceptions import ConvergenceWarning
@@ -569,6 +568,23 @@ def _task(kind, name, template, X, y, fit_idx, eval_idx, perm_rows, perm_repeats
             return out
         except Exception as err:  # a model that cannot fit this data is reported, not fatal
             return {"kind": kind, "name": name, "error": f"{type(err).__name__}: {err}"}
+
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Limit BLAS/OpenMP to one thread for a fit (identical numbers whatever n_jobs is).
+
+    One threadpoolctl controller per process: building one scans every loaded library, which
+    cost each fit a few milliseconds.
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
 
 
 def _model_importances(pipe) -> dict[str, Any]:
