@@ -73,15 +73,9 @@ def limma_inputs(
         frame = pd.DataFrame(data, index=sample_ids)
         design = design_from_formula(formula, frame)
     elif groups is not None:
-        design = design_from_groups(pd.Categorical([str(g) for g in _as_list(groups)]), sample_ids)
-        lev = _as_list((levels or {}).get(".groups"))
-        if lev:
-            design = design_from_groups(
-                pd.Categorical(
-                    [str(g) for g in _as_list(groups)], categories=[str(v) for v in lev]
-                ),
-                sample_ids,
-            )
+        lev = [str(v) for v in _as_list((levels or {}).get(".groups"))]  # an R factor's levels
+        labels = [str(g) for g in _as_list(groups)]
+        design = design_from_groups(pd.Categorical(labels, categories=lev or None), sample_ids)
     elif design_matrix is not None:
         flat = np.asarray(_as_list(design_matrix), dtype=float)
         ncol = len(_as_list(design_colnames))

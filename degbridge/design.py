@@ -68,10 +68,6 @@ class Design:
         """The design as a samples × coefficients DataFrame."""
         return pd.DataFrame(self.matrix, index=pd.Index(self.samples), columns=self.columns)
 
-    @property
-    def df_residual(self) -> int:
-        return int(self.matrix.shape[0] - np.linalg.matrix_rank(self.matrix))
-
 
 # ---------------------------------------------------------------------------------------
 # groups

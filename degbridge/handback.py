@@ -71,7 +71,7 @@ def comparison_tables(res) -> dict[str, pd.DataFrame]:
 
 
 def _r_params(params: dict[str, Any]):
-    from .r import list_to_r, scalar, session, str_vector
+    from .r import list_to_r, scalar, str_vector
 
     items = {}
     for key, value in params.items():
@@ -81,7 +81,6 @@ def _r_params(params: dict[str, Any]):
             items[key] = str_vector([str(v) for v in value])
         else:
             items[key] = scalar(value)
-    session()
     return list_to_r(items)
 
 

@@ -324,7 +324,8 @@ def _pred_vs_obs(res) -> str:
     p = res.predictions
     fig, ax = _figure()
     train = p["split"] == "train"
-    yhat = p["oof"].where(train, p["predicted"]) if p["oof"].notna().any() else p["predicted"]
+    has_oof = p["oof"].notna().any()
+    yhat = p["oof"].where(train, p["predicted"]) if has_oof else p["predicted"]
     ax.scatter(
         p["observed"][train],
         yhat[train],
@@ -332,7 +333,7 @@ def _pred_vs_obs(res) -> str:
         alpha=0.4,
         c="#829ab1",
         linewidths=0,
-        label="training genes (out-of-fold)",
+        label="training genes (out-of-fold)" if has_oof else "training genes (in-sample: cv=None)",
     )
     ax.scatter(
         p["observed"][~train],
@@ -351,7 +352,9 @@ def _pred_vs_obs(res) -> str:
     ax.legend(frameon=False, fontsize=8, markerscale=3)
     return _fig_block(
         fig,
-        "Training genes show out-of-fold predictions (never seen in fitting); test genes, the model refitted on all training genes.",
+        "Training genes show out-of-fold predictions (never seen in fitting); test genes, the model refitted on all training genes."
+        if has_oof
+        else "Without cross-validation (cv=None) training genes show in-sample predictions, which flatter the model; judge it on the test genes.",
     )
 
 

@@ -83,16 +83,6 @@ def str_vector(values: Sequence) -> Any:
 
 
 @_locked
-def int_vector(values: Sequence[int]) -> Any:
-    return session().ri.IntSexpVector([int(v) for v in values])
-
-
-@_locked
-def bool_vector(values: Sequence[bool]) -> Any:
-    return session().ri.BoolSexpVector([bool(v) for v in values])
-
-
-@_locked
 def scalar(value: Any) -> Any:
     """A Python scalar as a length-one R vector (NULL for None)."""
     ri = session().ri
