@@ -400,8 +400,9 @@ def cmd_demo(args) -> int:
     models, cv = (QUICK_MODELS, 3) if args.quick else ("default", 5)
     results = []
     for target in ("logFC", "B"):
+        which = "five fast" if args.quick else "13"
         _say(
-            args, f"comparing {models} models for {target} (expression features joined as 'expr_*')"
+            args, f"comparing {which} models for {target} (expression features joined as 'expr_*')"
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegbridgeWarning)
