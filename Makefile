@@ -54,6 +54,10 @@ $(VENV)/.installed: pyproject.toml | r-core
 	  echo "python3 -m venv needs Debian's python3-venv: installing it"; rm -rf $(VENV); \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv && \
 	  $(PYTHON) -m venv $(VENV); }
+	@# pip builds rpy2 from source: it needs the headers of this Python (Debian: python3-dev)
+	@$(PY) -c "import os, sys, sysconfig; sys.exit(not os.path.isfile(os.path.join(sysconfig.get_config_var('INCLUDEPY'), 'Python.h')))" || { \
+	  echo "building rpy2 needs the Python headers: installing Debian's python3-dev"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3-dev; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[r,dev]'
 	$(PY) -c "import rpy2, degbridge; print('degbridge', degbridge.__version__, '/ rpy2', rpy2.__version__)"
