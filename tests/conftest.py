@@ -80,6 +80,16 @@ write_full <- function(tt, path) {
 """
 
 
+def random_expr(n_genes: int, n_samples: int, seed: int) -> pd.DataFrame:
+    """Normal log-expression (mean 8, sd 1), genes g0.. × samples s0.."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        rng.normal(8, 1, size=(n_genes, n_samples)),
+        index=[f"g{i}" for i in range(n_genes)],
+        columns=[f"s{j}" for j in range(n_samples)],
+    )
+
+
 def write_matrix_bin(x: np.ndarray, stem: Path) -> None:
     """A matrix in R's column-major binary layout, read back exactly by read_matrix_bin()."""
     x = np.asarray(x, dtype="<f8")

@@ -13,14 +13,11 @@ import degbridge
 from degbridge import RError, RNotAvailableError, run_limma
 from degbridge.r import _session
 
+from .conftest import random_expr
+
 
 def _expr(n_genes=50, n_samples=6, seed=1):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        rng.normal(8, 1, size=(n_genes, n_samples)),
-        index=[f"g{i}" for i in range(n_genes)],
-        columns=[f"s{j}" for j in range(n_samples)],
-    )
+    return random_expr(n_genes, n_samples, seed)
 
 
 def _counts(n_genes=200, n_samples=6, seed=2):

@@ -24,6 +24,8 @@ import scipy.sparse as sp
 import degbridge
 from degbridge import compare, read_table, run_limma, tl
 
+from ..conftest import random_expr
+
 GOOD = "ID,logFC,AveExpr,P.Value,adj.P.Val\nA,1.5,7.0,0.01,0.02\nB,-0.5,6.0,0.5,0.6\nC,2.0,5.0,0.001,0.003\n"
 
 
@@ -34,12 +36,7 @@ def _file(tmp: Path, content: bytes | str, name: str = "t.csv") -> Path:
 
 
 def _expr(n_genes=40, n_samples=6, seed=0):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        rng.normal(8, 1, size=(n_genes, n_samples)),
-        index=[f"g{i}" for i in range(n_genes)],
-        columns=[f"s{j}" for j in range(n_samples)],
-    )
+    return random_expr(n_genes, n_samples, seed)
 
 
 def _with_value(gene: int, sample: int, value: float) -> pd.DataFrame:
