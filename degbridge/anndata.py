@@ -216,6 +216,25 @@ def pseudobulk(
 # ---------------------------------------------------------------------------------------
 
 
+def check_key(key, what: str = "key_added") -> str:
+    """A key for ``adata.uns`` and a prefix of ``adata.var`` columns that survives ``.h5ad``.
+
+    HDF5 group names cannot be empty nor hold ``/``; control characters are refused too.
+    """
+    if not isinstance(key, str):
+        msg = f"{what} must be a string, not {type(key).__name__}"
+        raise TypeError(msg)
+    if not key.strip():
+        msg = f"{what} must be a non-empty name, not {key!r}"
+        raise ValueError(msg)
+    if "/" in key:
+        msg = f"{what}={key!r} contains '/', which .h5ad (HDF5) cannot store in a name; use e.g. {key.replace('/', '_')!r}"
+        raise ValueError(msg)
+    from .design import check_label
+
+    return check_label(key, what)
+
+
 def safe_key(name: str) -> str:
     """An HDF5-safe name: '/' is not allowed in group or dataset names."""
     return str(name).replace("/", "÷")
@@ -264,6 +283,8 @@ def store_limma(
     """Write run_limma results into ``adata.var`` / ``adata.uns[key]`` (all or nothing)."""
     from .limma import DEResults
 
+    check_key(key)
+
     genes = adata.var_names
     var_updates: dict[str, np.ndarray] = {}
     if isinstance(result, DEResults):
@@ -311,6 +332,7 @@ def store_comparison(adata, res, *, key: str = "degbridge") -> None:
     from .handback import comparison_tables
 
     _check_anndata(adata)
+    check_key(key, "key")
     genes = adata.var_names
     missing = set(res.predictions.index) - set(genes)
     if missing:

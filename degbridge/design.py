@@ -342,10 +342,34 @@ def design_from_formula(formula: str, samples: pd.DataFrame) -> Design:
         msg = f"formula {formula!r} could not be encoded: {err}"
         raise ValueError(msg) from None
     names = _r_names(mm, display)
+    _refuse_duplicate_columns(names, list(mm.columns), display, formula)
     matrix = np.asarray(mm, dtype=float)
     if matrix.ndim == 1:
         matrix = matrix[:, None]
     return Design(matrix, names, [str(s) for s in samples.index], formula, factors)
+
+
+def _refuse_duplicate_columns(
+    names: list[str], raw: list[str], display: dict[str, str], formula: str
+) -> None:
+    """Two design columns with one R name (factor ``g`` level ``b`` and a column ``gb``).
+
+    R's ``model.matrix`` would give both the same name too, and a coefficient named ``gb``
+    would then test whichever comes first: refuse, naming both sources.
+    """
+    seen: dict[str, str] = {}
+    for name, col in zip(names, raw):
+        source = col
+        for ph, shown in display.items():
+            source = re.sub(rf"\b{re.escape(ph)}\b", shown, source)
+        if name in seen:
+            msg = (
+                f"formula {formula!r} gives two design columns named {name!r}: one from "
+                f"{seen[name]!r} and one from {source!r}; rename a sample-table column (or a "
+                "factor level) so the names differ"
+            )
+            raise ValueError(msg)
+        seen[name] = source
 
 
 def _encode_column(series: pd.Series, *, as_factor: bool) -> tuple[Any, list[str] | None]:
@@ -444,6 +468,8 @@ def design_from_matrix(
 
 def check_design(design: Design) -> None:
     """Raise ValueError for a design that is not of full rank or leaves < 2 residual df."""
+    for name in design.columns:
+        check_label(name, "design column")
     X = design.matrix
     n, p = X.shape
     rank = np.linalg.matrix_rank(X)
@@ -698,7 +724,39 @@ def contrast_matrix(
     if len(set(names)) != len(names):
         msg = f"contrast names must be unique: {names}"
         raise ValueError(msg)
+    for name in names:
+        check_label(name, "contrast name")
+    if len(names) > 1:
+        clash = [n for n in names if n in RESERVED_CONTRAST_NAMES]
+        if clash:
+            msg = (
+                f"contrast name {clash[0]!r} clashes with a column or table of the F-test over "
+                f"several contrasts ({sorted(RESERVED_CONTRAST_NAMES)}); name it with a dict, "
+                f"e.g. contrast={{'{clash[0]}_vs': ...}}"
+            )
+            raise ValueError(msg)
     return np.column_stack(vecs), names, coefs
+
+
+#: Names a contrast cannot take when there are several: the F-test table has one logFC
+#: column per contrast beside these columns, and the results hold the F-test as ``"F"``.
+RESERVED_CONTRAST_NAMES = frozenset(
+    {"logFC", "AveExpr", "t", "P.Value", "adj.P.Val", "B", "F", "CI.L", "CI.R", "df.total"}
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def check_label(label: str, what: str) -> str:
+    """Refuse a label holding NUL or another control character (R strings stop at NUL)."""
+    m = _CONTROL.search(str(label))
+    if m:
+        msg = (
+            f"{what} {str(label)!r} contains the control character {m.group()!r} at position "
+            f"{m.start()}; remove it"
+        )
+        raise ValueError(msg)
+    return str(label)
 
 
 def _vector_name(vec: np.ndarray, columns: list[str]) -> str:

@@ -23,6 +23,7 @@ from .design import (
     Design,
     align_samples,
     check_design,
+    check_label,
     contrast_matrix,
     design_from_formula,
     design_from_groups,
@@ -581,7 +582,7 @@ def _resolve_block(block, mat: _Matrix, samples) -> list[str] | None:
     if labels.isna().any():
         msg = "block has missing labels"
         raise ValueError(msg)
-    out = [str(v) for v in labels]
+    out = [check_label(v, "block label") for v in labels]
     if len(set(out)) == len(out):
         msg = "block has a different label for every sample: nothing is repeated within a block"
         raise ValueError(msg)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .anndata import _check_anndata, pseudobulk, safe_key, store_comparison, store_limma
+from .anndata import _check_anndata, check_key, pseudobulk, safe_key, store_comparison, store_limma
 from .table import CANONICAL, DETable
 
 __all__ = ["compare", "limma", "pseudobulk"]
@@ -77,6 +77,7 @@ def limma(
     from .limma import run_limma
 
     _check_anndata(adata)
+    check_key(key_added)
     adata = adata.copy() if copy else adata
     if groupby is not None and groupby not in adata.obs.columns:
         msg = f"groupby={groupby!r} is not an obs column; obs columns are {list(map(str, adata.obs.columns))}"

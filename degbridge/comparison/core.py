@@ -250,7 +250,10 @@ def compare(
 
     started = time.perf_counter()
     # arguments first (model names), then the data
-    estimators = resolve_models(models, random_state=random_state, svr_max_samples=svr_max_samples)
+    model_notes: dict[str, str] = {}
+    estimators = resolve_models(
+        models, random_state=random_state, svr_max_samples=svr_max_samples, notes=model_notes
+    )
     min_genes = 2 * cv if cv else 10
     prep = prepare(
         table, target, features=features, extra=extra, outliers=outliers, min_genes=min_genes
@@ -339,6 +342,9 @@ def compare(
         )
         results = run(templates, Xv)
         board, cv_scores, oof = _collate(results, yv, train_idx, test_idx, folds, genes)
+        for name, text in model_notes.items():
+            at = board["model"] == name
+            board.loc[at, "note"] = [f"{n}; {text}" if n else text for n in board.loc[at, "note"]]
         ok = board[board["status"] == "ok"]
         if ok.empty:
             msg = "every model failed or timed out: " + "; ".join(

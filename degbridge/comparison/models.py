@@ -178,10 +178,35 @@ def _canonical_name(name: str, factories) -> str:
     raise ValueError(msg)
 
 
+def seed_estimator(est, random_state) -> list[str]:
+    """Give ``random_state`` to every ``random_state`` parameter the user left at None.
+
+    A user-supplied estimator (or pipeline) is seeded like the built-in models, so the
+    comparison reproduces; a value the user set is kept. Returns the parameters set.
+    """
+    if random_state is None or not hasattr(est, "get_params"):
+        return []
+    params = est.get_params(deep=True)
+    unset = sorted(
+        k for k, v in params.items() if k.split("__")[-1] == "random_state" and v is None
+    )
+    if unset:
+        est.set_params(**dict.fromkeys(unset, random_state))
+    return unset
+
+
 def resolve_models(
-    models: str | Sequence[str] | Mapping[str, Any], *, random_state, svr_max_samples
+    models: str | Sequence[str] | Mapping[str, Any],
+    *,
+    random_state,
+    svr_max_samples,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``{name: unfitted estimator}`` from ``"seed"``, ``"default"``, names or a mapping."""
+    """``{name: unfitted estimator}`` from ``"seed"``, ``"default"``, names or a mapping.
+
+    User-supplied estimators are cloned and seeded with :func:`seed_estimator`; ``notes``
+    (when given) receives ``{name: "random_state=... set"}`` for each one seeded.
+    """
     if isinstance(models, str):
         if models == "seed":
             names = list(SEED_MODELS)
@@ -198,7 +223,11 @@ def resolve_models(
             if not (hasattr(est, "fit") and hasattr(est, "predict")):
                 msg = f"model {name!r} is not an estimator (it needs fit and predict): {est!r}"
                 raise TypeError(msg)
-            out[str(name)] = clone(est)
+            est = clone(est)
+            seeded = seed_estimator(est, random_state)
+            if seeded and notes is not None:
+                notes[str(name)] = f"{', '.join(seeded)} set to {random_state!r} (random_state)"
+            out[str(name)] = est
         if not out:
             msg = "models is empty"
             raise ValueError(msg)

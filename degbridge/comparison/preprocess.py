@@ -242,6 +242,16 @@ def prepare(
             else:
                 cols.append(c)
     X = frame[cols].astype(float)
+    for name, values in [(target, y), *X.items()]:
+        inf = np.isinf(values.to_numpy())
+        if inf.any():
+            genes = [str(g) for g in values.index[inf][:5]]
+            what = "the target" if name == target else "feature"
+            msg = (
+                f"{what} {name!r} has {int(inf.sum())} infinite value(s), e.g. at genes {genes}; "
+                "replace them (a log of zero?) or drop the column"
+            )
+            raise ValueError(msg)
     kept = []
     for c in cols:
         col = X[c]
