@@ -14,12 +14,15 @@ DEMO_ARGS ?=
 # R and the Bioconductor packages degbridge calls; r-base-dev lets pip build rpy2's fast
 # (API) mode.
 R_CORE := r-base-core r-base-dev r-bioc-limma r-bioc-edger r-cran-statmod
+# Gene annotation (external features for compare, gene symbols in the report): used by the
+# demo and the tests. geneLenDataBase gives transcript lengths.
+R_ANNOT := r-bioc-org.hs.eg.db r-bioc-go.db r-bioc-genelendatabase
 # Used by the tests only: the ALL microarray data set and reticulate for the from-R test.
-R_TEST := r-bioc-all r-cran-reticulate
+R_TEST := r-bioc-all r-cran-reticulate $(R_ANNOT)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup setup-test r-core r-test python lint bench clean
+.PHONY: demo test setup setup-test r-core r-annot r-test python lint bench clean
 
 demo: setup
 	$(VENV)/bin/degbridge demo -o $(DEMO_OUT) $(DEMO_ARGS)
@@ -27,7 +30,7 @@ demo: setup
 test: setup-test
 	$(PY) -m pytest
 
-setup: r-core python
+setup: r-core r-annot python
 setup-test: r-core r-test python
 
 r-core:
@@ -39,9 +42,17 @@ r-core:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(R_CORE); \
 	fi
 
+r-annot:
+	@if Rscript -e 'ok <- all(nzchar(vapply(c("org.Hs.eg.db", "GO.db", "geneLenDataBase"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
+	  echo "R annotation packages (org.Hs.eg.db, GO.db, geneLenDataBase): present"; \
+	else \
+	  echo "Installing R annotation packages from Debian..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(R_ANNOT); \
+	fi
+
 r-test:
-	@if Rscript -e 'ok <- all(nzchar(vapply(c("ALL", "reticulate"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
-	  echo "R test packages (ALL, reticulate): present"; \
+	@if Rscript -e 'ok <- all(nzchar(vapply(c("ALL", "reticulate", "org.Hs.eg.db", "GO.db", "geneLenDataBase"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
+	  echo "R test packages (ALL, reticulate, annotation): present"; \
 	else \
 	  echo "Installing R test packages from Debian..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(R_TEST); \
