@@ -24,61 +24,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import NonCounts, check_counts, get_matrix
+from ._checks import check_anndata as _check_anndata
 from .table import DETable
 
 __all__ = ["annotate", "pseudobulk", "store_comparison", "store_limma", "write_h5ad"]
 
 
-def _is_anndata(obj) -> bool:
-    return type(obj).__name__ == "AnnData" and hasattr(obj, "obs") and hasattr(obj, "var")
-
-
-def _check_anndata(adata) -> None:
-    if not _is_anndata(adata):
-        msg = f"expected an AnnData (samples or cells × genes), not {type(adata).__name__}"
-        raise TypeError(msg)
-
-
-def _matrix(adata, layer: str | None):
-    if layer is not None:
-        if layer not in adata.layers:
-            msg = f"layer {layer!r} is not in the AnnData; layers are {list(adata.layers)} (layer=None uses X)"
-            raise ValueError(msg)
-        return adata.layers[layer]
-    if adata.X is None:
-        msg = "the AnnData has no X; pass layer=..."
-        raise ValueError(msg)
-    return adata.X
-
-
 def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
-    """Raw counts are non-negative integers; say which layer to use otherwise.
-
-    Checked in chunks of the stored values, so the check needs a few MB however large the
-    cell matrix is.
-    """
-    import scipy.sparse as sp
-
-    values = X.data if sp.issparse(X) else np.asarray(X).reshape(-1)
+    """Raw counts (the rule of :func:`degbridge._checks.check_counts`); say which layer to use
+    otherwise. Checked in chunks of the stored values: a few MB however large the matrix."""
     where = f"layer {layer!r}" if layer else "X"
-    for start in range(0, values.size, chunk):
-        part = values[start : start + chunk]
-        # one test for NaN (NaN != floor(NaN)), fractions and negative values
-        if ((part < 0) | (part != np.floor(part))).any():
-            if np.isnan(part).any():
-                msg = f"{where} has missing values; pseudobulk needs raw counts"
-                raise ValueError(msg)
-            others = [name for name in adata.layers if name != layer]
-            hint = (
-                f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
-                if others
-                else ""
-            )
-            msg = (
-                f"{where} holds non-integer or negative values: normalised or log data, not raw "
-                f"counts. Pseudobulk sums and voom need raw counts{hint}"
-            )
-            raise ValueError(msg)
+
+    def message(bad: NonCounts) -> str:
+        if bad.kind == "missing":
+            return f"{where} has missing values; pseudobulk needs raw counts"
+        others = [name for name in adata.layers if name != layer]
+        hint = (
+            f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
+            if others
+            else ""
+        )
+        kind = "infinite" if bad.kind == "infinite" else "non-integer or negative"
+        return (
+            f"{where} holds {kind} values: normalised or log data, not raw "
+            f"counts. Pseudobulk sums and voom need raw counts{hint}"
+        )
+
+    check_counts(X, message=message, chunk=chunk)
 
 
 def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
@@ -167,7 +140,7 @@ def pseudobulk(
     if not isinstance(min_cells, int | np.integer) or min_cells < 1:
         msg = f"min_cells must be a positive integer, not {min_cells!r}"
         raise ValueError(msg)
-    X = _matrix(adata, layer)
+    X = get_matrix(adata, layer)
     _check_counts(X, layer, adata)
     keys = [sample_key] if groupby is None else [sample_key, groupby]
     obs = adata.obs[keys].astype(str)

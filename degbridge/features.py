@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._checks import get_matrix, is_anndata, looks_like_counts
+
 __all__ = ["expression_features"]
 
 
@@ -47,9 +49,8 @@ def expression_features(
     """
     frame, group_labels = _as_frame(expr, groups, layer)
     values = frame.to_numpy(dtype=float)
-    if counts is None:
-        finite = values[np.isfinite(values)]
-        counts = bool(finite.size) and (finite >= 0).all() and np.allclose(finite, np.round(finite))
+    if counts is None:  # missing or infinite values do not decide
+        counts = looks_like_counts(values[np.isfinite(values)])
     out = {}
     if counts:
         lib = values.sum(axis=0)
@@ -80,10 +81,10 @@ def expression_features(
 
 
 def _as_frame(expr, groups, layer):
-    if type(expr).__name__ == "AnnData":
+    if is_anndata(expr):
         import scipy.sparse as sp
 
-        X = expr.layers[layer] if layer is not None else expr.X
+        X = get_matrix(expr, layer)
         X = X.toarray() if sp.issparse(X) else np.asarray(X)
         frame = pd.DataFrame(
             X.T, index=expr.var_names.astype(str), columns=expr.obs_names.astype(str)

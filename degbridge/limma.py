@@ -12,13 +12,26 @@ import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._checks import NonCounts, check_counts, get_matrix, is_anndata
 from ._exceptions import DataWarning, RWarning
+from ._params import (
+    COUNT_METHODS,
+    LIMMA_CONSTRAINTS,
+    METHODS,
+    NORMALIZE,
+    FilterMethod,
+    Method,
+    Normalize,
+    SortBy,
+    Weights,
+    check_param,
+)
 from .design import (
     Design,
     align_samples,
@@ -31,11 +44,16 @@ from .design import (
 )
 from .table import DETable, read_matrix
 
-__all__ = ["DEResults", "run_limma"]
+__all__ = [
+    "COUNT_METHODS",
+    "LIMMA_CONSTRAINTS",
+    "METHODS",
+    "NORMALIZE",
+    "DEResults",
+    "LimmaOptions",
+    "run_limma",
+]
 
-METHODS = ("ls", "voom", "trend")
-NORMALIZE = ("TMM", "TMMwsp", "RLE", "upperquartile", "none")
-COUNT_METHODS = ("voom", "trend")
 METHOD_NAMES = {"ls": "limma", "voom": "limma-voom", "trend": "limma-trend"}
 #: Log-expression matrices with more values than CHUNK_ABOVE (160 MB) are fitted in gene chunks
 #: of about CHUNK_VALUES values (8 MB): the same numbers as one lmFit, with a bounded copy in R.
@@ -75,6 +93,25 @@ class _Matrix:
     n_missing: int = 0  # set by _check_values
 
 
+@dataclass(frozen=True)
+class _Contrasts:
+    """What to test, as :func:`~degbridge.design.contrast_matrix` returns it."""
+
+    matrix: np.ndarray  # design columns × contrasts
+    names: list[str]
+    coefs: list[int | None]  # the design column of each contrast that is one coefficient
+
+
+@dataclass
+class _Run:
+    """What comes back from R, as Python objects."""
+
+    frames: list[pd.DataFrame]  # one per contrast, indexed by the tested genes
+    ftest: pd.DataFrame | None
+    meta: dict[str, Any]
+    r_warnings: list[str]
+
+
 def run_limma(
     expr,
     *,
@@ -83,17 +120,17 @@ def run_limma(
     design=None,
     contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None = None,
     coef: str | None = None,
-    method: Literal["ls", "voom", "trend"] = "ls",
-    normalize: str | None = "TMM",
-    filter: Literal["filterByExpr"] | bool | None = "filterByExpr",
+    method: Method = "ls",
+    normalize: Normalize | None = "TMM",
+    filter: FilterMethod | bool | None = "filterByExpr",
     robust: bool = False,
     trend: bool = False,
     lfc: float = 0.0,
     block=None,
-    weights: Literal["arrayWeights", "quality"] | None = None,
+    weights: Weights | None = None,
     confint: bool | float = False,
     prior_count: float = 3.0,
-    sort_by: Literal["auto", "B", "P", "logFC", "t", "none"] = "auto",
+    sort_by: SortBy = "auto",
     gene_ids: Sequence[str] | None = None,
     sample_ids: Sequence[str] | None = None,
     layer: str | None = None,
@@ -172,120 +209,126 @@ def run_limma(
     degbridge.RError
         limma itself failed (R's message); the R session stays usable.
     """
+    # long only by its docstring: the body is the named steps (options, matrix, design and
+    # contrasts, R, tables)
     started = time.perf_counter()
-    opts = _check_options(method, normalize, filter, lfc, weights, confint, sort_by, prior_count)
+    opts = LimmaOptions.from_arguments(
+        method=method,
+        normalize=normalize,
+        filter=filter,
+        robust=robust,
+        trend=trend,
+        lfc=lfc,
+        weights=weights,
+        confint=confint,
+        prior_count=prior_count,
+        sort_by=sort_by,
+    )
     if coef is not None:
         if contrast is not None:
             msg = "give either contrast= or coef=, not both"
             raise ValueError(msg)
         contrast = coef
-    mat = _resolve_matrix(
-        expr, gene_ids, sample_ids, layer, drop_zero=method in COUNT_METHODS and opts["filter"]
-    )
-    _check_values(mat, method, opts["filter"])
+    mat = _resolve_matrix(expr, gene_ids, sample_ids, layer, drop_zero=opts.counts and opts.filter)
+    _check_values(mat, opts)
     des = _resolve_design(mat, groups, samples, design)
     check_design(des)
-    cmat, cnames, coefs = contrast_matrix(contrast, des.columns)
+    spec = _Contrasts(*contrast_matrix(contrast, des.columns))
     block_labels = _resolve_block(block, mat, samples)
-
-    from . import r
-
-    # R is not thread-safe: hold the lock across every call and conversion of this run
-    with r.R_LOCK:
-        r.check_r()
-        dmat = _named_matrix(r, des.matrix, None, des.columns)
-        if len(cnames) == 1 and coefs[0] is not None:
-            r_contrasts, r_coef = r.session().ri.NULL, r.scalar(coefs[0] + 1)
-        else:
-            r_contrasts, r_coef = _named_matrix(r, cmat, des.columns, cnames), r.session().ri.NULL
-        ri = r.session().ri
-        n_genes, n_samples = mat.values.shape
-        chunked = (
-            method == "ls"
-            and opts["weights"] == "none"
-            and block_labels is None
-            and n_genes * n_samples > CHUNK_ABOVE
+    run = _limma_in_r(mat, des, spec, opts, block_labels)
+    for text in dict.fromkeys(run.r_warnings):
+        warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
+    if mat.n_missing:
+        warnings.warn(
+            f"{mat.n_missing} missing values in the expression matrix; limma fits each gene on "
+            "its observed values (fewer residual degrees of freedom for those genes)",
+            DataWarning,
+            stacklevel=2,
         )
-        r_warnings: list[str] = []
-        if chunked:
-            # lmFit gene chunk by gene chunk (each gene is fitted on its own), joined in R,
-            # then the empirical Bayes step on the whole: the same numbers, less memory
-            step = max(1, CHUNK_VALUES // n_samples)
-            fits = []
-            for start in range(0, n_genes, step):
-                part = r.float_matrix(mat.values[start : start + step], has_nan=mat.n_missing > 0)
-                piece = r.to_dict(r.call("degbridge_lmfit_chunk", part, dmat))
-                del part
-                r_warnings += [str(w) for w in r.to_numpy(piece["warnings"])]
-                fits.append(piece["fit"])
-                del piece
-            fit = r.call("degbridge_rbind_fits", ri.ListSexpVector(fits))
-            del fits
-            res = r.call(
-                "degbridge_limma_test",
-                fit,
-                contrasts=r_contrasts,
-                coef=r_coef,
-                robust=r.scalar(bool(robust)),
-                trend=r.scalar(bool(trend)),
-                lfc=r.scalar(float(lfc)),
-                confint=r.scalar(opts["confint"]),
-            )
-            del fit
-        else:
-            x = r.float_matrix(mat.values, has_nan=mat.n_missing > 0)
-            res = r.call(
-                "degbridge_limma_de",
-                x,
-                dmat,
-                contrasts=r_contrasts,
-                coef=r_coef,
-                method=r.scalar(method),
-                normalize=r.scalar(opts["normalize"]),
-                filter=r.scalar(opts["filter"]),
-                robust=r.scalar(bool(robust)),
-                trend=r.scalar(bool(trend)),
-                lfc=r.scalar(float(lfc)),
-                block=ri.NULL if block_labels is None else r.str_vector(block_labels),
-                weights=r.scalar(opts["weights"]),
-                confint=r.scalar(opts["confint"]),
-                **{"prior.count": r.scalar(float(prior_count))},
-            )
-            del x
-        out = r.to_dict(res)
-        r_warnings += [str(w) for w in r.to_numpy(out["warnings"])]
-        for text in dict.fromkeys(r_warnings):
-            warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
-        keep = r.to_numpy(out["keep"]).astype(bool)
-        genes = [g for g, k in zip(mat.genes, keep) if k]
-        info = {k: r.to_numpy(v) for k, v in r.to_dict(out["info"]).items()}
-        meta = _meta(
-            mat, des, cmat, cnames, method, opts, robust, trend, lfc, block_labels, keep, info, r
-        )
-        if chunked:
-            meta["lmfit_chunks"] = -(-n_genes // step)
-        frames = [_frame(r, rtab, genes) for rtab in out["tables"]]
-        fframe = None if out["ftable"] is ri.NULL else _frame(r, out["ftable"], genes)
-        # drop every R object here, under the lock: their finalisers call into R too
-        del dmat, r_contrasts, r_coef, res, out
-        meta["seconds"] = round(time.perf_counter() - started, 3)
+    run.meta["seconds"] = round(time.perf_counter() - started, 3)
+    return _results(run, des, spec, opts)
 
-    tables = {}
-    for k, frame in enumerate(frames):
-        tab_meta = dict(
-            meta, contrast=cnames[k], contrast_vector=dict(zip(des.columns, cmat[:, k].tolist()))
+
+# ---------------------------------------------------------------------------------------
+# options
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimmaOptions:
+    """run_limma's analysis options, checked once and in canonical form.
+
+    ``normalize`` and ``weights`` are ``"none"`` rather than ``None`` (as R receives them);
+    ``filter`` is whether filterByExpr runs (never for ``method="ls"``). Build it with
+    :meth:`from_arguments`, which checks the values against :data:`LIMMA_CONSTRAINTS`.
+    """
+
+    method: Method = "ls"
+    normalize: Normalize = "TMM"
+    filter: bool = True
+    robust: bool = False
+    trend: bool = False
+    lfc: float = 0.0
+    weights: Literal["none", "arrayWeights", "quality"] = "none"
+    confint: bool | float = False
+    prior_count: float = 3.0
+    sort_by: SortBy = "auto"
+
+    def __post_init__(self) -> None:
+        if self.filter and not self.counts:  # filterByExpr is for counts only
+            object.__setattr__(self, "filter", False)
+
+    @classmethod
+    def from_arguments(cls, **arguments: Any) -> LimmaOptions:
+        """Check ``run_limma``'s option arguments (ValueError naming the option) and build."""
+        for name in LIMMA_CONSTRAINTS:
+            if name in arguments:
+                check_param(name, arguments[name])
+        args = {**{f.name: f.default for f in fields(cls)}, **arguments}
+        method, weights = args["method"], args["weights"] or "none"
+        if weights == "arrayWeights" and method != "ls":
+            msg = "weights='arrayWeights' is for method='ls'; with voom use weights='quality'"
+            raise ValueError(msg)
+        if weights == "quality" and method != "voom":
+            msg = "weights='quality' (voomWithQualityWeights) needs method='voom'"
+            raise ValueError(msg)
+        confint = args["confint"]
+        return cls(
+            method=method,
+            normalize=args["normalize"] or "none",
+            filter=args["filter"] not in (None, False),
+            robust=bool(args["robust"]),
+            trend=bool(args["trend"]),
+            lfc=float(args["lfc"]),
+            weights=weights,
+            confint=confint if isinstance(confint, bool) else float(confint),
+            prior_count=float(args["prior_count"]),
+            sort_by=args["sort_by"],
         )
-        tables[cnames[k]] = _sorted(DETable(frame, meta=tab_meta), opts["sort_by"], treat=lfc > 0)
-    if len(tables) == 1:
-        return next(iter(tables.values()))
-    ftest = None
-    if fframe is not None:
-        frame = fframe
-        frame.columns = [*cnames, *frame.columns[len(cnames) :]]
-        ftest = DETable(frame, meta=dict(meta, contrast=" ; ".join(cnames), test="moderated F"))
-        if opts["sort_by"] != "none":
-            ftest = ftest.iloc[np.argsort(ftest["P.Value"].to_numpy(), kind="stable")]
-    return DEResults(tables, ftest)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the method takes raw counts."""
+        return self.method in COUNT_METHODS
+
+    @property
+    def treat(self) -> bool:
+        """Whether the test is against a fold-change threshold (``treat``)."""
+        return self.lfc > 0
+
+    def as_meta(self, *, block: bool) -> dict[str, Any]:
+        """The options as recorded in a table's ``meta["options"]``."""
+        return {
+            "method": self.method,
+            "normalize": self.normalize if self.counts else None,
+            "filter": "filterByExpr" if self.filter else None,
+            "robust": self.robust,
+            "trend": self.trend or self.method == "trend",
+            "lfc": self.lfc,
+            "block": block,
+            "weights": None if self.weights == "none" else self.weights,
+            "confint": self.confint,
+        }
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,69 +336,13 @@ def run_limma(
 # ---------------------------------------------------------------------------------------
 
 
-def _check_options(method, normalize, filt, lfc, weights, confint, sort_by, prior_count) -> dict:
-    if method not in METHODS:
-        msg = f"method must be one of {list(METHODS)}, not {method!r}"
-        raise ValueError(msg)
-    norm = "none" if normalize is None else normalize
-    if norm not in NORMALIZE:
-        msg = f"normalize must be one of {list(NORMALIZE)} or None, not {normalize!r}"
-        raise ValueError(msg)
-    if filt in ("filterByExpr", True):
-        filt_flag = True
-    elif filt in (None, False):
-        filt_flag = False
-    else:
-        msg = f"filter must be 'filterByExpr' or None, not {filt!r}"
-        raise ValueError(msg)
-    if method == "ls":
-        filt_flag = False
-    if not isinstance(lfc, int | float) or not np.isfinite(lfc) or lfc < 0:
-        msg = f"lfc must be a number >= 0, not {lfc!r}"
-        raise ValueError(msg)
-    w = "none" if weights is None else weights
-    if w not in ("none", "arrayWeights", "quality"):
-        msg = f"weights must be None, 'arrayWeights' or 'quality', not {weights!r}"
-        raise ValueError(msg)
-    if w == "arrayWeights" and method != "ls":
-        msg = "weights='arrayWeights' is for method='ls'; with voom use weights='quality'"
-        raise ValueError(msg)
-    if w == "quality" and method != "voom":
-        msg = "weights='quality' (voomWithQualityWeights) needs method='voom'"
-        raise ValueError(msg)
-    if isinstance(confint, bool):
-        ci: bool | float = confint
-    elif isinstance(confint, int | float) and 0 < confint < 1:
-        ci = float(confint)
-    else:
-        msg = f"confint must be True/False or a level in (0, 1), not {confint!r}"
-        raise ValueError(msg)
-    if sort_by not in ("auto", "B", "P", "logFC", "t", "none"):
-        msg = f"sort_by must be 'auto', 'B', 'P', 'logFC', 't' or 'none', not {sort_by!r}"
-        raise ValueError(msg)
-    if not prior_count > 0:
-        msg = f"prior_count must be > 0, not {prior_count!r}"
-        raise ValueError(msg)
-    return {"normalize": norm, "filter": filt_flag, "weights": w, "confint": ci, "sort_by": sort_by}
-
-
-def _is_anndata(obj) -> bool:
-    return type(obj).__name__ == "AnnData" and hasattr(obj, "obs") and hasattr(obj, "var")
-
-
 def _resolve_matrix(expr, gene_ids, sample_ids, layer, *, drop_zero: bool) -> _Matrix:
     import scipy.sparse as sp
 
     dropped: list[str] = []
     obs = None
-    if _is_anndata(expr):
-        if layer is not None and layer not in expr.layers:
-            msg = f"layer {layer!r} is not in the AnnData; layers are {list(expr.layers)} (or layer=None for X)"
-            raise ValueError(msg)
-        X = expr.layers[layer] if layer is not None else expr.X
-        if X is None:
-            msg = "the AnnData has no X; pass layer=..."
-            raise ValueError(msg)
+    if is_anndata(expr):
+        X = get_matrix(expr, layer)
         genes = [str(g) for g in expr.var_names]
         samples = [str(s) for s in expr.obs_names]
         obs = expr.obs
@@ -452,7 +439,7 @@ def _sparse_to_dense(X, genes: list[str], drop_zero: bool):
     return values, genes, dropped
 
 
-def _check_values(mat: _Matrix, method: str, filt: bool) -> None:
+def _check_values(mat: _Matrix, opts: LimmaOptions) -> None:
     v = mat.values
     n_genes, n_samples = v.shape
     if n_genes == 0 or n_samples == 0:
@@ -472,57 +459,60 @@ def _check_values(mat: _Matrix, method: str, filt: bool) -> None:
             raise ValueError(msg)
     with np.errstate(invalid="ignore", over="ignore"):
         total = v.sum()
-    if np.isfinite(total):  # the common case, without a matrix-sized temporary
-        # (a finite sum means no NaN and no infinity; an overflowing sum takes the long path)
-        mat.n_missing = 0
-        if method in COUNT_METHODS:
-            _check_counts(mat, method, filt)
+    # a finite sum means no NaN and no infinity (the common case, without a matrix-sized
+    # temporary); an overflowing sum takes the long path
+    if not np.isfinite(total):
+        inf = np.isinf(v)
+        if inf.any():
+            msg = f"the matrix has {_located(mat, inf, 'infinite')} (log of zero?)"
+            raise ValueError(msg)
+    if opts.counts:
+        _check_counts(mat, opts)
         return
-    inf = np.isinf(v)
-    if inf.any():
-        msg = f"the matrix has {_located(mat, inf, 'infinite')} (log of zero?)"
-        raise ValueError(msg)
+    if np.isfinite(total):
+        return
     nan = np.isnan(v)
     mat.n_missing = int(nan.sum())
-    if method in COUNT_METHODS:
-        if nan.any():
-            msg = f"method={method!r} needs complete counts but the matrix has {_located(mat, nan, 'missing')}"
-            raise ValueError(msg)
-        _check_counts(mat, method, filt)
-    elif nan.all(axis=1).any():
+    if nan.all(axis=1).any():
         bad = [mat.genes[i] for i in np.flatnonzero(nan.all(axis=1))[:5]]
         msg = f"{int(nan.all(axis=1).sum())} gene(s) have no values at all (all NA), e.g. {bad}"
         raise ValueError(msg)
 
 
-def _located(mat: _Matrix, mask: np.ndarray, what: str, *, value: bool = False) -> str:
-    """'N <what> value(s), first at gene G, sample S [= v]' for a genes × samples mask."""
-    gi, si = np.argwhere(mask)[0]
-    where = f"{int(mask.sum())} {what} value(s), first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r}"
-    return f"{where} = {mat.values[gi, si]:g}" if value else where
+def _located(mat: _Matrix, mask: np.ndarray, what: str) -> str:
+    """'N <what> value(s), first at gene G, sample S' for a genes × samples mask."""
+    return _at(mat, int(mask.sum()), tuple(np.argwhere(mask)[0]), what)
 
 
-def _check_counts(mat: _Matrix, method: str, filt: bool) -> None:
-    """Raw counts: non-negative integers, and no all-zero genes unless they are filtered."""
-    v = mat.values
-    neg = v < 0
-    if neg.any():
-        msg = (
-            f"method={method!r} needs raw counts but the matrix has {_located(mat, neg, 'negative', value=True)}: "
-            "this looks like normalised or log data; use method='ls' for log-expression"
+def _at(mat: _Matrix, count: int, index: tuple[int, ...], what: str, value=None) -> str:
+    gi, si = index
+    where = f"{count} {what} value(s), first at gene {mat.genes[gi]!r}, sample {mat.samples[si]!r}"
+    return where if value is None else f"{where} = {value:g}"
+
+
+def _check_counts(mat: _Matrix, opts: LimmaOptions) -> None:
+    """Raw counts (the rule of :func:`degbridge._checks.check_counts`), and no all-zero
+    genes unless they are filtered."""
+    method = opts.method
+
+    def message(bad: NonCounts) -> str:
+        at = _at(mat, bad.count, bad.index, bad.kind, None if bad.kind == "missing" else bad.value)
+        if bad.kind == "missing":
+            return f"method={method!r} needs complete counts but the matrix has {at}"
+        if bad.kind == "negative":
+            return (
+                f"method={method!r} needs raw counts but the matrix has {at}: this looks like "
+                "normalised or log data; use method='ls' for log-expression"
+            )
+        return (
+            f"method={method!r} needs raw integer counts but the matrix has {at}: this looks "
+            "like normalised or log data (use method='ls'); estimated counts (salmon/tximport) "
+            "can be rounded with numpy.round first"
         )
-        raise ValueError(msg)
-    frac = np.abs(v - np.round(v)) > 1e-8
-    if frac.any():
-        msg = (
-            f"method={method!r} needs raw integer counts but the matrix has "
-            f"{_located(mat, frac, 'non-integer', value=True)}: this looks like normalised or "
-            "log data (use method='ls'); estimated counts (salmon/tximport) can be rounded with "
-            "numpy.round first"
-        )
-        raise ValueError(msg)
-    zero = ~v.any(axis=1)
-    if zero.any() and not filt:
+
+    check_counts(mat.values, message=message)
+    zero = ~mat.values.any(axis=1)
+    if zero.any() and not opts.filter:
         bad = [mat.genes[i] for i in np.flatnonzero(zero)[:5]]
         msg = (
             f"{int(zero.sum())} gene(s) have zero counts in every sample (e.g. {bad}); they "
@@ -589,6 +579,99 @@ def _resolve_block(block, mat: _Matrix, samples) -> list[str] | None:
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# R
+# ---------------------------------------------------------------------------------------
+
+
+def _limma_in_r(mat: _Matrix, des: Design, spec: _Contrasts, opts, block) -> _Run:
+    """One call of ``degbridge_limma_de`` (fit, then test), and its results as Python objects."""
+    from . import r
+
+    # R is not thread-safe: hold the lock across every call and conversion of this run
+    with r.R_LOCK:
+        r.check_r()
+        dmat = _named_matrix(r, des.matrix, None, des.columns)
+        x, r_warnings, n_chunks = _r_input(r, mat, dmat, opts, block)
+        args = {**_r_fit_arguments(r, opts, block), **_r_test_arguments(r, des, spec, opts)}
+        out = r.to_dict(r.call("degbridge_limma_de", x, dmat, **args))
+        del x, args
+        r_warnings += _strings(r, out["warnings"])
+        keep = r.to_numpy(out["keep"]).astype(bool)
+        genes = [g for g, k in zip(mat.genes, keep) if k]
+        info = {k: r.to_numpy(v) for k, v in r.to_dict(out["info"]).items()}
+        meta = _meta(mat, des, spec, opts, block=block, keep=keep, info=info, versions=r.versions())
+        if n_chunks is not None:
+            meta["lmfit_chunks"] = n_chunks
+        frames = [_frame(r, rtab, genes) for rtab in out["tables"]]
+        ftest = None if out["ftable"] is r.session().ri.NULL else _frame(r, out["ftable"], genes)
+        # drop every R object here, under the lock: their finalisers call into R too
+        del dmat, out
+    return _Run(frames, ftest, meta, r_warnings)
+
+
+def _r_input(r, mat: _Matrix, dmat, opts: LimmaOptions, block: list[str] | None):
+    """What ``degbridge_limma_de`` fits: ``(x, R warnings, number of chunks or None)``.
+
+    ``x`` is the matrix copied whole into R; or, for large log-expression matrices, the
+    ``lmFit`` of gene chunks joined in R, which ``degbridge_limma_de`` then only tests. limma
+    fits each gene on its own, so the numbers are the same, with a bounded copy in R (not with
+    array weights or ``duplicateCorrelation``, which pool all genes).
+    """
+    n_genes, n_samples = mat.values.shape
+    has_nan = mat.n_missing > 0
+    pooled = opts.method != "ls" or opts.weights != "none" or block is not None
+    if pooled or n_genes * n_samples <= CHUNK_ABOVE:
+        return r.float_matrix(mat.values, has_nan=has_nan), [], None
+    step = max(1, CHUNK_VALUES // n_samples)
+    fits, r_warnings = [], []
+    for start in range(0, n_genes, step):
+        part = r.float_matrix(mat.values[start : start + step], has_nan=has_nan)
+        piece = r.to_dict(r.call("degbridge_lmfit_chunk", part, dmat))
+        del part
+        r_warnings += _strings(r, piece["warnings"])
+        fits.append(piece["fit"])
+        del piece
+    fit = r.call("degbridge_rbind_fits", r.session().ri.ListSexpVector(fits))
+    n_chunks = len(fits)
+    del fits
+    return fit, r_warnings, n_chunks
+
+
+def _r_fit_arguments(r, opts: LimmaOptions, block: list[str] | None) -> dict[str, Any]:
+    """The fit stage's arguments of ``degbridge_limma_de`` (as R objects)."""
+    return {
+        "method": r.scalar(opts.method),
+        "normalize": r.scalar(opts.normalize),
+        "filter": r.scalar(opts.filter),
+        "trend": r.scalar(opts.trend),
+        "block": r.session().ri.NULL if block is None else r.str_vector(block),
+        "weights": r.scalar(opts.weights),
+        "prior.count": r.scalar(opts.prior_count),
+    }
+
+
+def _r_test_arguments(r, des: Design, spec: _Contrasts, opts: LimmaOptions) -> dict[str, Any]:
+    """The test stage's arguments of ``degbridge_limma_de`` (as R objects)."""
+    null = r.session().ri.NULL
+    if len(spec.names) == 1 and spec.coefs[0] is not None:
+        contrasts, coef = null, r.scalar(spec.coefs[0] + 1)
+    else:
+        contrasts, coef = _named_matrix(r, spec.matrix, des.columns, spec.names), null
+    return {
+        "contrasts": contrasts,
+        "coef": coef,
+        "robust": r.scalar(opts.robust),
+        "trend": r.scalar(opts.trend),
+        "lfc": r.scalar(opts.lfc),
+        "confint": r.scalar(opts.confint),
+    }
+
+
+def _strings(r, rvector) -> list[str]:
+    return [str(w) for w in r.to_numpy(rvector)]
+
+
 def _named_matrix(r, m: np.ndarray, rownames, colnames):
     ri = r.session().ri
     rm = r.float_matrix(np.asarray(m, dtype=float))
@@ -604,6 +687,31 @@ def _frame(r, rtab, genes: list[str]) -> pd.DataFrame:
     names = [str(n) for n in r.to_numpy(parts["names"])]
     data = {n: r.to_numpy(c) for n, c in zip(names, parts["columns"])}
     return pd.DataFrame(data, index=pd.Index(genes, dtype=object, name=None))
+
+
+# ---------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------
+
+
+def _results(run: _Run, des: Design, spec: _Contrasts, opts: LimmaOptions) -> DETable | DEResults:
+    """One sorted DETable per contrast (the table itself for one), plus the F-test."""
+    tables = {}
+    for k, (name, frame) in enumerate(zip(spec.names, run.frames)):
+        vector = dict(zip(des.columns, spec.matrix[:, k].tolist()))
+        tab = DETable(frame, meta=dict(run.meta, contrast=name, contrast_vector=vector))
+        tables[name] = _sorted(tab, opts.sort_by, treat=opts.treat)
+    if len(tables) == 1:
+        return next(iter(tables.values()))
+    ftest = None
+    if run.ftest is not None:
+        frame = run.ftest
+        frame.columns = [*spec.names, *frame.columns[len(spec.names) :]]
+        meta = dict(run.meta, contrast=" ; ".join(spec.names), test="moderated F")
+        ftest = DETable(frame, meta=meta)
+        if opts.sort_by != "none":
+            ftest = ftest.iloc[np.argsort(ftest["P.Value"].to_numpy(), kind="stable")]
+    return DEResults(tables, ftest)
 
 
 def _sorted(tab: DETable, sort_by: str, *, treat: bool) -> DETable:
@@ -628,54 +736,43 @@ def _sorted(tab: DETable, sort_by: str, *, treat: bool) -> DETable:
 
 
 def _meta(
-    mat, des, cmat, cnames, method, opts, robust, trend, lfc, block, keep, info, r
+    mat: _Matrix,
+    des: Design,
+    spec: _Contrasts,
+    opts: LimmaOptions,
+    *,
+    block: list[str] | None,
+    keep: np.ndarray,
+    info: dict[str, np.ndarray],
+    versions: dict[str, str],
 ) -> dict[str, Any]:
-    n_missing = mat.n_missing
     meta: dict[str, Any] = {
         "source": "run_limma",
         "input": mat.source,
         "kind": "limma",
-        "format": "limma topTable" if lfc == 0 else "limma topTreat",
-        "method": METHOD_NAMES[method],
+        "format": "limma topTreat" if opts.treat else "limma topTable",
+        "method": METHOD_NAMES[opts.method],
         "design": des.to_frame(),
         "design_formula": des.formula,
         "factors": des.factors,
-        "contrasts": pd.DataFrame(cmat, index=des.columns, columns=cnames),
-        "options": {
-            "method": method,
-            "normalize": opts["normalize"] if method in COUNT_METHODS else None,
-            "filter": "filterByExpr" if opts["filter"] else None,
-            "robust": bool(robust),
-            "trend": bool(trend) or method == "trend",
-            "lfc": float(lfc),
-            "block": block is not None,
-            "weights": None if opts["weights"] == "none" else opts["weights"],
-            "confint": opts["confint"],
-        },
+        "contrasts": pd.DataFrame(spec.matrix, index=des.columns, columns=spec.names),
+        "options": opts.as_meta(block=block is not None),
         "n_genes_input": len(mat.genes) + len(mat.dropped_zero),
         "n_genes_tested": int(keep.sum()),
         "n_genes_filtered": int((~keep).sum()) + len(mat.dropped_zero),
-        "n_missing_values": n_missing,
-        "versions": r.versions(),
+        "n_missing_values": mat.n_missing,
+        "versions": versions,
     }
     if mat.dropped_zero:
         meta["dropped_all_zero"] = len(mat.dropped_zero)
     if block is not None:
         meta["block"] = block
-    samples = mat.samples
     for key in ("lib_size", "norm_factors", "sample_weights"):
         if key in info:
-            meta[key] = dict(zip(samples, info[key].tolist()))
+            meta[key] = dict(zip(mat.samples, info[key].tolist()))
     if "consensus_correlation" in info:
         meta["consensus_correlation"] = float(info["consensus_correlation"][0])
     if "df_prior" in info:
         dfp = info["df_prior"]
         meta["df_prior"] = float(dfp[0]) if dfp.size == 1 else float(np.median(dfp))
-    if n_missing:
-        warnings.warn(
-            f"{n_missing} missing values in the expression matrix; limma fits each gene on its "
-            "observed values (fewer residual degrees of freedom for those genes)",
-            DataWarning,
-            stacklevel=3,
-        )
     return meta

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._checks import is_r_object, isna
 from ._exceptions import ColumnAliasWarning, DataWarning, ExcelDateWarning, InputFileNotFoundError
 from ._io import atomic_write
 
@@ -314,7 +315,7 @@ def read_table(
 
     if isinstance(source, pd.DataFrame):
         parsed = _parsed_from_frame(source, id_column)
-    elif _is_r_object(source):
+    elif is_r_object(source):
         from .r import frame_from_r
 
         parsed = _parsed_from_frame(frame_from_r(source), id_column)
@@ -351,10 +352,6 @@ class _Parsed:
         if self.lines is not None:
             return f"line {int(self.lines[i])} ({gene})"
         return gene
-
-
-def _is_r_object(obj: Any) -> bool:
-    return type(obj).__module__.startswith("rpy2.")
 
 
 def _decode(raw: bytes, label: str) -> tuple[str, str]:
@@ -650,16 +647,9 @@ def _parsed_from_frame(df: pd.DataFrame, id_column: str | None) -> _Parsed:
         elif pd.api.types.is_numeric_dtype(s):
             columns[str(name)] = s.to_numpy(dtype=float, na_value=np.nan)
         else:
-            columns[str(name)] = ["" if _isna(v) else str(v) for v in s]
+            columns[str(name)] = ["" if isna(v) else str(v) for v in s]
     meta["id_column"] = id_name if id_name is not None else "(index)"
     return _Parsed(ids_list, id_name, columns, None, label, meta)
-
-
-def _isna(v) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _to_float(values: list[str]) -> tuple[np.ndarray, list[int]]:
@@ -686,32 +676,56 @@ def _detect_kind(keys: set[str]) -> str:
 
 
 def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
-    label = parsed.label
+    """The DETable of parsed columns: canonical names, numeric checks, duplicates, meta."""
     names = list(parsed.columns)
     keys = {_key(n): n for n in names}
     detected = _detect_kind(set(keys))
-    meta = parsed.meta
     if kind == "auto" and detected != "limma":
-        what = {
-            "deseq2": (
-                "a DESeq2 results table",
-                "its statistics are DESeq2's Wald test (no moderated t, no B)",
-                "log2FoldChange→logFC, stat→t, pvalue→P.Value, padj→adj.P.Val",
-            ),
-            "edger": (
-                "an edgeR results table",
-                "its statistics are edgeR's F or likelihood-ratio test (no t, no B)",
-                "logCPM→AveExpr, PValue→P.Value, FDR→adj.P.Val",
-            ),
-        }[detected]
-        msg = (
-            f"{label} is {what[0]} (columns {names}), not a limma table: {what[1]}. "
-            f"To import it anyway with the documented mapping {what[2]}, pass kind={detected!r}; "
-            "or run limma on the counts with degbridge.run_limma(..., method='voom')."
-        )
-        raise ValueError(msg)
-
+        _refuse_other_kind(parsed.label, names, detected)
     effective = detected if kind == "auto" else kind
+    mapping = _column_mapping(parsed, names, keys, effective)
+    _check_ids(parsed)
+    data, missing = _canonical_columns(parsed, mapping)
+    order = [c for c in CANONICAL if c in data] + [c for c in data if c not in CANONICAL]
+    index = pd.Index(parsed.ids, dtype=object, name=parsed.id_name)
+    frame = pd.DataFrame({c: data[c] for c in order}, index=index)
+    frame = _handle_duplicates(frame, parsed, duplicates)
+    _warn_excel_dates(frame.index, parsed.label)
+    _check_pvalue_order(frame, parsed.label)
+    meta = parsed.meta
+    meta["missing"] = missing
+    meta.setdefault("format", _guess_format(parsed, meta))
+    meta["n_genes"] = int(frame.shape[0])
+    return DETable(frame, meta=meta)
+
+
+def _refuse_other_kind(label: str, names: list[str], detected: str) -> None:
+    """A DESeq2 or edgeR table read as limma: say so, with the way to import it anyway."""
+    what = {
+        "deseq2": (
+            "a DESeq2 results table",
+            "its statistics are DESeq2's Wald test (no moderated t, no B)",
+            "log2FoldChange→logFC, stat→t, pvalue→P.Value, padj→adj.P.Val",
+        ),
+        "edger": (
+            "an edgeR results table",
+            "its statistics are edgeR's F or likelihood-ratio test (no t, no B)",
+            "logCPM→AveExpr, PValue→P.Value, FDR→adj.P.Val",
+        ),
+    }[detected]
+    msg = (
+        f"{label} is {what[0]} (columns {names}), not a limma table: {what[1]}. "
+        f"To import it anyway with the documented mapping {what[2]}, pass kind={detected!r}; "
+        "or run limma on the counts with degbridge.run_limma(..., method='voom')."
+    )
+    raise ValueError(msg)
+
+
+def _column_mapping(
+    parsed: _Parsed, names: list[str], keys: dict[str, str], effective: str
+) -> dict[str, str]:
+    """{column as read: canonical name} for the table's kind; recorded in ``parsed.meta``."""
+    label, meta = parsed.label, parsed.meta
     mapping: dict[str, str] = {}
     if effective == "deseq2":
         mapping = {keys[k]: v for k, v in DESEQ2_MAP.items() if k in keys}
@@ -723,7 +737,7 @@ def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
         meta["method"] = meta.get("method") or "edgeR"
     else:
         mapping = _limma_mapping(names, label, meta)
-    meta["kind"] = effective if effective != "limma" else "limma"
+    meta["kind"] = effective
     renamed = {a: b for a, b in mapping.items() if a != b}
     meta["column_map"] = renamed
     if renamed and effective == "limma":  # DESeq2/edgeR mappings were asked for by kind=
@@ -731,7 +745,7 @@ def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
             f"{label}: columns renamed to limma's names: "
             + ", ".join(f"{a!r} → {b!r}" for a, b in renamed.items()),
             ColumnAliasWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of read_table
         )
     if not mapping:
         msg = (
@@ -740,18 +754,26 @@ def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
             "(P.value, pvalue, FDR, adj.P.value, lods, ...)"
         )
         raise ValueError(msg)
+    return mapping
 
-    ids = parsed.ids
-    empty = [i for i, g in enumerate(ids) if g == "" or g in NA_TOKENS]
+
+def _check_ids(parsed: _Parsed) -> None:
+    empty = [i for i, g in enumerate(parsed.ids) if g == "" or g in NA_TOKENS]
     if empty:
-        msg = f"{label}: {len(empty)} rows have no gene ID, first at {_where_row(parsed, empty[0])}"
+        msg = f"{parsed.label}: {len(empty)} rows have no gene ID, first at {_where_row(parsed, empty[0])}"
         raise ValueError(msg)
 
+
+def _canonical_columns(
+    parsed: _Parsed, mapping: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """({name: values}, {name: missing count}): canonical columns numeric (or an error naming
+    the line), other columns numeric when they parse, else text."""
+    label = parsed.label
     data: dict[str, Any] = {}
     missing: dict[str, int] = {}
     mixed: dict[str, int] = {}
-    for name in names:
-        values = parsed.columns[name]
+    for name, values in parsed.columns.items():
         target = mapping.get(name, name)
         if isinstance(values, np.ndarray):
             arr, bad = values, []
@@ -759,14 +781,7 @@ def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
             arr, bad = _to_float(values)
         if target in CANONICAL:
             if bad:
-                i = bad[0]
-                msg = (
-                    f"{label}: column {name!r} must be numeric but has text at {parsed.where(i)}: "
-                    f"{values[i]!r}" + (f" ({len(bad)} such values)" if len(bad) > 1 else "")
-                )
-                if re.fullmatch(r"-?\d+,\d+([eE][-+]?\d+)?", str(values[i]).strip()):
-                    msg += "; it looks like a decimal comma: save the file with '.' as decimal mark"
-                raise ValueError(msg)
+                _refuse_text(parsed, name, values, bad)
             _check_canonical(arr, name, target, parsed)
             data[target] = arr
         elif bad:
@@ -784,19 +799,20 @@ def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
             f"{label}: columns with mostly numbers but some text were kept as text: "
             + ", ".join(f"{k!r} ({v} text values)" for k, v in mixed.items()),
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of read_table
         )
+    return data, missing
 
-    order = [c for c in CANONICAL if c in data] + [c for c in data if c not in CANONICAL]
-    index = pd.Index(ids, dtype=object, name=parsed.id_name)
-    frame = pd.DataFrame({c: data[c] for c in order}, index=index)
-    frame = _handle_duplicates(frame, parsed, duplicates)
-    _warn_excel_dates(frame.index, label)
-    _check_pvalue_order(frame, label)
-    meta["missing"] = missing
-    meta.setdefault("format", _guess_format(parsed, meta))
-    meta["n_genes"] = int(frame.shape[0])
-    return DETable(frame, meta=meta)
+
+def _refuse_text(parsed: _Parsed, name: str, values: list[str], bad: list[int]) -> None:
+    i = bad[0]
+    msg = (
+        f"{parsed.label}: column {name!r} must be numeric but has text at {parsed.where(i)}: "
+        f"{values[i]!r}" + (f" ({len(bad)} such values)" if len(bad) > 1 else "")
+    )
+    if re.fullmatch(r"-?\d+,\d+([eE][-+]?\d+)?", str(values[i]).strip()):
+        msg += "; it looks like a decimal comma: save the file with '.' as decimal mark"
+    raise ValueError(msg)
 
 
 def _isna_token(v: str) -> bool:

@@ -17,16 +17,23 @@
 ##                    prior.count) [-> duplicateCorrelation] -> lmFit, eBayes(trend = TRUE)
 ## then contrasts.fit (unless a single design coefficient is tested) -> eBayes(trend, robust)
 ## -> topTable, or treat(lfc) -> topTreat when lfc > 0; with several contrasts also the
-## moderated F-test table. degbridge_lmfit_chunk() + degbridge_rbind_fits() +
-## degbridge_limma_test() do the "ls" case in gene chunks, for matrices too large to copy whole.
+## moderated F-test table. The fit stage (.degbridge_fit) and the test stage (.degbridge_test)
+## are separate: degbridge_limma_de() also takes an existing fit as x and only tests it, and
+## degbridge_lmfit_chunk() + degbridge_rbind_fits() build one for the "ls" case in gene chunks,
+## for matrices too large to copy whole. Counts are checked by the caller (degbridge checks
+## them in Python before R is involved), not here.
 
+## x: a numeric matrix (genes x samples), or an lmFit result (MArrayLM) to test only (then the
+## fit arguments method ... prior.count are not used, and every row is kept).
 degbridge_limma_de <- function(x, design, contrasts = NULL, coef = NULL,
                                method = "ls", normalize = "TMM", filter = TRUE,
                                robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
                                weights = "none", confint = FALSE, prior.count = 3) {
   .degbridge_capture({
-    fitted <- .degbridge_fit(x, design, method, normalize, filter, trend, block, weights,
-                             prior.count)
+    fitted <- if (inherits(x, "MArrayLM"))
+      list(fit = x, keep = rep(TRUE, nrow(x$coefficients)), info = list(), trend = trend)
+    else
+      .degbridge_fit(x, design, method, normalize, filter, trend, block, weights, prior.count)
     res <- .degbridge_test(fitted$fit, contrasts, coef, fitted$trend, robust, lfc, confint)
     res$keep <- fitted$keep
     res$info <- c(fitted$info, res$info)
@@ -58,30 +65,21 @@ degbridge_rbind_fits <- function(fits) {
 ## The testing half on an existing fit (e.g. the joined chunks): contrasts, eBayes, tables.
 degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FALSE,
                                  trend = FALSE, lfc = 0, confint = FALSE) {
-  .degbridge_capture({
-    res <- .degbridge_test(fit, contrasts, coef, trend, robust, lfc, confint)
-    res$keep <- rep(TRUE, nrow(fit$coefficients))
-    res
-  })
+  .degbridge_capture(.degbridge_test(fit, contrasts, coef, trend, robust, lfc, confint))
 }
 
-## Evaluate expr collecting R warnings and messages (returned, not printed).
+## Evaluate expr collecting R warnings (returned, not printed); messages are silenced.
 .degbridge_capture <- function(expr) {
   warns <- character()
-  msgs <- character()
   res <- withCallingHandlers(
     expr,
     warning = function(w) {
       warns <<- c(warns, conditionMessage(w))
       invokeRestart("muffleWarning")
     },
-    message = function(m) {
-      msgs <<- c(msgs, conditionMessage(m))
-      invokeRestart("muffleMessage")
-    }
+    message = function(m) invokeRestart("muffleMessage")
   )
   res$warnings <- warns
-  res$messages <- msgs
   res
 }
 
@@ -158,6 +156,6 @@ degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FA
     if (length(coefs) > 1)
       ftable <- limma::topTable(fit2, coef = coefs, number = Inf, sort.by = "none")
   }
-  info <- list(df_prior = as.numeric(fit2$df.prior), s2_prior = as.numeric(fit2$s2.prior))
+  info <- list(df_prior = as.numeric(fit2$df.prior))
   list(tables = unname(tables), ftable = ftable, info = info)
 }

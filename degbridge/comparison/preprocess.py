@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import is_r_object as _is_r_object
 from ..table import ID_NAMES, DETable, _key
 
 __all__ = ["Prepared", "RobustClipper", "gene_frame", "prepare", "robust_z"]
@@ -79,10 +80,6 @@ class RobustClipper(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "lower_")
         return np.clip(np.asarray(X, dtype=float), self.lower_, self.upper_)
-
-
-def _is_r_object(obj) -> bool:
-    return type(obj).__module__.startswith("rpy2.")
 
 
 def gene_frame(obj, label: str) -> pd.DataFrame:

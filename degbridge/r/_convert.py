@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import isna
 from ._session import R_LOCK, call, session
 
 
@@ -148,14 +149,7 @@ def _column_to_r(s: pd.Series):
             return ri.IntSexpVector(a.astype(int).tolist())
     if pd.api.types.is_numeric_dtype(s):
         return float_vector(s.to_numpy(dtype=float, na_value=np.nan))
-    return str_vector([None if _isna(v) else str(v) for v in s])
-
-
-def _isna(v) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+    return str_vector([None if isna(v) else str(v) for v in s])
 
 
 @_locked
