@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
+import functools
 import io
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,38 +25,51 @@ from ._io import atomic_write
 
 __all__ = ["write_report"]
 
-CSS = """
-body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1f2933;background:#f7f9fb}
-header{background:#12355b;color:#fff;padding:22px 40px}
-header h1{margin:0 0 6px 0;font-size:26px}
-header p{margin:2px 0;opacity:.85}
-main{padding:10px 40px 40px 40px;max-width:1300px}
-section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:18px 24px;margin:20px 0}
-h2{font-size:20px;margin:4px 0 12px 0;color:#12355b}
-h3{font-size:16px;margin:16px 0 8px 0}
-.figs{display:flex;flex-wrap:wrap;gap:12px}
-.figs figure{margin:0}
-figcaption{font-size:12px;color:#52606d;max-width:460px}
-table.db{border-collapse:collapse;font-size:13px;margin:6px 0 10px 0}
-table.db th{background:#e4e7eb;text-align:left;padding:4px 8px}
-table.db td{padding:3px 8px;border-bottom:1px solid #e4e7eb;font-variant-numeric:tabular-nums}
-table.db tr.best td{background:#e3f8ff;font-weight:600}
-.note{background:#fffbea;border-left:4px solid #f0b429;padding:8px 12px;margin:8px 0;font-size:14px}
-.warn{background:#ffeeee;border-left:4px solid #e12d39;padding:8px 12px;margin:8px 0;font-size:14px}
-.kpi{display:inline-block;margin-right:28px}
-.kpi b{display:block;font-size:22px;color:#12355b}
-code{background:#eef2f7;padding:1px 4px;border-radius:3px}
-"""
+_TEMPLATES = "templates"
+_TITLE_LEN = 80  # longest title drawn in a figure (the page shows the full text)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _png(fig, alt: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _environment():
+    """The Jinja2 environment: autoescape on for every template, unknown names are errors."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("degbridge", _TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _literal(text, max_len: int = 40) -> str:
+    """Text that matplotlib draws literally, at most ``max_len`` characters.
+
+    Every ``$`` is escaped (``\\$`` is a literal dollar in matplotlib, so no text is parsed as
+    mathtext), control characters (newlines, tabs, NUL...) become spaces, and longer text is
+    cut with an ellipsis. Used for every data-derived string drawn in a figure: tick labels,
+    annotations, titles and axis labels.
+    """
+    text = _CONTROL.sub(" ", str(text))
+    if len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def _png(fig) -> str:
+    """The figure as base64 PNG (missing-glyph warnings for exotic IDs are not the user's)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
+        )
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _figure(width=5.2, height=3.8):
@@ -64,40 +79,36 @@ def _figure(width=5.2, height=3.8):
     return fig, fig.add_subplot(111)
 
 
-def _fig_block(fig, caption: str) -> str:
-    title = fig.axes[0].get_title() if fig.axes else "figure"
-    return (
-        f"<figure>{_png(fig, title)}<figcaption><b>{html.escape(title)}.</b> "
-        f"{html.escape(caption)}</figcaption></figure>"
-    )
+def _fig(fig, ax, title: str, caption: str, *, drawn_title: str | None = None) -> dict:
+    """A figure for the template: ``title`` (page text) drawn as ``drawn_title`` (literal)."""
+    ax.set_title(drawn_title if drawn_title is not None else _literal(title, _TITLE_LEN))
+    return {"title": title, "caption": caption, "png": _png(fig)}
+
+
+def _cell(value, digits: int) -> str:
+    if isinstance(value, float | np.floating):
+        return "NA" if np.isnan(value) else f"{value:.{digits}g}"
+    return "" if value is None else str(value)
 
 
 def _table(
-    df: pd.DataFrame, *, index: bool = False, best_model: str | None = None, digits: int = 4
-) -> str:
+    df: pd.DataFrame | None,
+    *,
+    index: bool = False,
+    best_model: str | None = None,
+    digits: int = 4,
+) -> dict | None:
+    """A table for the template (header and rows of plain strings), or None when empty."""
     if df is None or len(df) == 0:
-        return "<p><i>none</i></p>"
-    frame = df.copy()
-    head = "".join(
-        f"<th>{html.escape(str(c))}</th>"
-        for c in ([frame.index.name or ""] if index else []) + list(frame.columns)
-    )
+        return None
+    head = [str(c) for c in ([df.index.name or ""] if index else []) + list(df.columns)]
     rows = []
-    for label, row in frame.iterrows():
-        cells = [f"<td>{html.escape(str(label))}</td>"] if index else []
-        for value in row:
-            if isinstance(value, float | np.floating):
-                text = "NA" if np.isnan(value) else f"{value:.{digits}g}"
-            else:
-                text = "" if value is None else str(value)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        cls = (
-            ' class="best"'
-            if best_model is not None and "model" in frame.columns and row["model"] == best_model
-            else ""
-        )
-        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f'<table class="db"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    for label, row in df.iterrows():
+        cells = [str(label)] if index else []
+        cells += [_cell(value, digits) for value in row]
+        best = best_model is not None and "model" in df.columns and row["model"] == best_model
+        rows.append({"best": bool(best), "cells": cells})
+    return {"head": head, "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,27 +116,29 @@ def _table(
 # ---------------------------------------------------------------------------------------
 
 
-def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
-    parts = ["<section><h2>Differential expression</h2>"]
+def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
     meta = getattr(table, "meta", {}) or {}
-    n = len(table)
     sig = (
         table["adj.P.Val"] < alpha
         if "adj.P.Val" in table.columns
         else pd.Series(False, index=table.index)
     )
-    up = int((sig & (table.get("logFC", 0) > 0)).sum()) if "logFC" in table.columns else 0
-    down = int((sig & (table.get("logFC", 0) < 0)).sum()) if "logFC" in table.columns else 0
-    parts.append(
-        f'<div><span class="kpi"><b>{n:,}</b>genes</span><span class="kpi"><b>{int(sig.sum()):,}</b>'
-        f'adj.P.Val &lt; {alpha}</span><span class="kpi"><b>{up:,}</b>up</span><span class="kpi"><b>{down:,}</b>down</span></div>'
-    )
-    desc = [
-        f"{k}: {meta[k]}" for k in ("method", "contrast", "source", "design_formula") if meta.get(k)
-    ]
-    if desc:
-        parts.append(f"<p>{html.escape(' · '.join(map(str, desc)))}</p>")
-    figs = []
+    up = int((sig & (table["logFC"] > 0)).sum()) if "logFC" in table.columns else 0
+    down = int((sig & (table["logFC"] < 0)).sum()) if "logFC" in table.columns else 0
+    section = {
+        "n": f"{len(table):,}",
+        "n_sig": f"{int(sig.sum()):,}",
+        "up": f"{up:,}",
+        "down": f"{down:,}",
+        "alpha": str(alpha),
+        "desc": [
+            (k, str(meta[k]))
+            for k in ("method", "contrast", "source", "design_formula")
+            if meta.get(k)
+        ],
+        "figs": [],
+    }
+    figs = section["figs"]
     if {"logFC", "P.Value"} <= set(table.columns):
         fig, ax = _figure()
         x = table["logFC"].to_numpy(dtype=float)
@@ -140,12 +153,13 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
         )
         ax.set_xlabel("logFC")
         ax.set_ylabel("-log10 P.Value")
-        ax.set_title("Volcano plot")
         _label_top(ax, table, x, y)
         ax.legend(frameon=False, fontsize=8, markerscale=3)
         figs.append(
-            _fig_block(
+            _fig(
                 fig,
+                ax,
+                "Volcano plot",
                 f"Each dot is a gene; coloured when adj.P.Val < {alpha}. The 5 most significant are labelled.",
             )
         )
@@ -161,9 +175,13 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
         ax.axhline(0, color="#52606d", lw=0.8)
         ax.set_xlabel("AveExpr")
         ax.set_ylabel("logFC")
-        ax.set_title("MA plot")
         figs.append(
-            _fig_block(fig, "Average expression against log fold change; significant genes in red.")
+            _fig(
+                fig,
+                ax,
+                "MA plot",
+                "Average expression against log fold change; significant genes in red.",
+            )
         )
     if "P.Value" in table.columns:
         fig, ax = _figure()
@@ -172,15 +190,15 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> str:
         )
         ax.set_xlabel("P.Value")
         ax.set_ylabel("genes")
-        ax.set_title("P-value histogram")
         figs.append(
-            _fig_block(
+            _fig(
                 fig,
+                ax,
+                "P-value histogram",
                 "A flat histogram with a peak near 0 is the healthy shape; a bump elsewhere suggests a problem with the model.",
             )
         )
-    parts.append(f'<div class="figs">{"".join(figs)}</div></section>')
-    return "".join(parts)
+    return section
 
 
 def _label_top(ax, table, x, y, k: int = 5) -> None:
@@ -189,7 +207,7 @@ def _label_top(ax, table, x, y, k: int = 5) -> None:
     order = order[np.argsort(-y[order])]  # top to bottom
     for rank, i in enumerate(order):
         ax.annotate(
-            str(table.index[i])[:18], (x[i], y[i]), xycoords="data",
+            _literal(table.index[i], 18), (x[i], y[i]), xycoords="data",
             xytext=(1.02, 0.98 - 0.07 * rank), textcoords="axes fraction", fontsize=6.5,
             va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#52606d"},
         )  # fmt: skip
@@ -200,29 +218,16 @@ def _label_top(ax, table, x, y, k: int = 5) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _comparison_section(res) -> str:
+def _comparison_section(res) -> dict:
     lb = res.leaderboard
     best = res.best.name
     params = res.params
-    parts = [
-        f"<section><h2>Predicting <code>{html.escape(res.target)}</code>: model comparison</h2>"
-    ]
     row = lb.set_index("model").loc[best]
     cv_text = (
         f"CV R² {row['cv_r2_mean']:.3f} ± {row['cv_r2_sd']:.3f}, "
         if pd.notna(row.get("cv_r2_mean"))
         else ""
     )
-    parts.append(
-        f"<p>{params['n_genes']:,} genes ({params['n_train']:,} training, {params['n_test']:,} test), "
-        f"{len(res.features)} features, {len(lb)} models. Best: <b>{html.escape(best)}</b> "
-        f"(selected on {html.escape(res.best.selected_on)}): {cv_text}test R² {row['test_r2']:.3f}.</p>"
-    )
-    if res.best.selected_on == "test":
-        parts.append(
-            '<p class="warn">cv=None (the seed workflow): the best model was chosen on the test set, so its test score is optimistic.</p>'
-        )
-    parts.append(_leakage_block(res))
     cols = [
         "rank",
         "model",
@@ -237,61 +242,59 @@ def _comparison_section(res) -> str:
         "status",
         "note",
     ]
-    parts.append(
-        "<h3>Leaderboard</h3>" + _table(lb[[c for c in cols if c in lb.columns]], best_model=best)
-    )
     figs = [_leaderboard_chart(res), _pred_vs_obs(res), _residuals(res)]
     figs += _importance_charts(res)
-    parts.append(f'<div class="figs">{"".join(f for f in figs if f)}</div>')
-    parts.append("<h3>Preprocessing</h3>" + _table(res.preprocessing))
-    if res.outliers is not None and len(res.outliers):
-        parts.append("<h3>Outliers (|robust z| &gt; 3.5)</h3>" + _table(res.outliers))
     shown = {k: v for k, v in params.items() if k != "features"}
-    parts.append(
-        "<h3>Parameters</h3>"
-        + _table(
+    return {
+        "target": str(res.target),
+        "n_genes": f"{params['n_genes']:,}",
+        "n_train": f"{params['n_train']:,}",
+        "n_test": f"{params['n_test']:,}",
+        "n_features": str(len(res.features)),
+        "n_models": str(len(lb)),
+        "best": str(best),
+        "selected_on": str(res.best.selected_on),
+        "cv_text": cv_text,
+        "test_r2": f"{row['test_r2']:.3f}",
+        "leakage": _leakage_block(res),
+        "leaderboard": _table(lb[[c for c in cols if c in lb.columns]], best_model=best),
+        "figs": [f for f in figs if f],
+        "preprocessing": _table(res.preprocessing),
+        "outliers": _table(res.outliers) if res.outliers is not None else None,
+        "params": _table(
             pd.DataFrame(
                 {"value": [str(v) for v in shown.values()]},
-                index=pd.Index(list(shown), name="parameter"),
+                index=pd.Index([str(k) for k in shown], name="parameter"),
             ),
             index=True,
-        )
-    )
-    parts.append("</section>")
-    return "".join(parts)
+        ),
+    }
 
 
-def _leakage_block(res) -> str:
+def _leakage_block(res) -> dict | None:
     leak = res.leakage
     if leak is None or len(leak) == 0:
-        return '<p class="note">Leakage audit skipped (leakage="keep").</p>'
-    flagged = list(leak.index[leak["flagged"]])
-    out = ["<h3>Leakage audit</h3>"]
-    if flagged:
-        text = (
-            f"{', '.join(flagged)} are transforms of <code>{html.escape(res.target)}</code> from the same test, "
-            "or determine it from the data. A model that uses them rediscovers the algebra of the test "
-            "(t = logFC / SE; P-values and B are monotone in |t|), not biology."
+        return None
+    flagged = [str(f) for f in leak.index[leak["flagged"]]]
+    scores_text = ""
+    scores = res.leakage_scores
+    if flagged and scores is not None and len(scores):
+        w = scores.loc["with flagged features"]
+        wo = scores.loc["without flagged features"]
+        scores_text = (
+            f"The best model reaches CV R² {w['cv_r2_mean']:.3f} (test {w['test_r2']:.3f}) with them and "
+            f"{wo['cv_r2_mean']:.3f} (test {wo['test_r2']:.3f}) without."
         )
-        scores = res.leakage_scores
-        if scores is not None and len(scores):
-            w = scores.loc["with flagged features"]
-            wo = scores.loc["without flagged features"]
-            text += (
-                f" The best model reaches CV R² {w['cv_r2_mean']:.3f} (test {w['test_r2']:.3f}) with them and "
-                f"{wo['cv_r2_mean']:.3f} (test {wo['test_r2']:.3f}) without."
-            )
-        out.append(f'<p class="warn">{text}</p>')
-    else:
-        out.append('<p class="note">No feature is flagged as a transform of the target.</p>')
     cols = ["relation", "spearman", "tree_r2", "pair", "pair_r2", "flagged", "action"]
-    out.append(_table(leak[[c for c in cols if c in leak.columns]], index=True))
-    if res.leakage_scores is not None and len(res.leakage_scores):
-        out.append(_table(res.leakage_scores, index=True))
-    return "".join(out)
+    return {
+        "flagged": flagged,
+        "scores_text": scores_text,
+        "table": _table(leak[[c for c in cols if c in leak.columns]], index=True),
+        "scores": _table(scores, index=True) if scores is not None else None,
+    }
 
 
-def _leaderboard_chart(res) -> str:
+def _leaderboard_chart(res) -> dict:
     lb = res.leaderboard[res.leaderboard["status"] == "ok"]
     fig, ax = _figure(5.6, 0.35 * len(lb) + 1.4)
     key = "cv_r2_mean" if lb["cv_r2_mean"].notna().any() else "test_r2"
@@ -309,18 +312,19 @@ def _leaderboard_chart(res) -> str:
         zorder=3,
         label="test R²",
     )
-    ax.set_yticks(yy, lb["model"])
+    ax.set_yticks(yy, [_literal(m) for m in lb["model"]])
     ax.set_xlabel("R² (CV mean ± sd; diamonds: test)")
     ax.axvline(0, color="#52606d", lw=0.8)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    ax.set_title("Leaderboard")
-    return _fig_block(
+    return _fig(
         fig,
+        ax,
+        "Leaderboard",
         "Cross-validated R² per model (bars, ± sd over folds); the best model in dark blue. R² below -1 is drawn at -1.",
     )
 
 
-def _pred_vs_obs(res) -> str:
+def _pred_vs_obs(res) -> dict:
     p = res.predictions
     fig, ax = _figure()
     train = p["split"] == "train"
@@ -346,31 +350,37 @@ def _pred_vs_obs(res) -> str:
     )
     lo, hi = np.nanmin(p["observed"]), np.nanmax(p["observed"])
     ax.plot([lo, hi], [lo, hi], color="#1f2933", lw=0.8)
-    ax.set_xlabel(f"observed {res.target}")
-    ax.set_ylabel(f"predicted {res.target}")
-    ax.set_title(f"Predicted vs observed ({res.best.name})")
+    ax.set_xlabel(f"observed {_literal(res.target)}")
+    ax.set_ylabel(f"predicted {_literal(res.target)}")
     ax.legend(frameon=False, fontsize=8, markerscale=3)
-    return _fig_block(
+    return _fig(
         fig,
+        ax,
+        f"Predicted vs observed ({res.best.name})",
         "Training genes show out-of-fold predictions (never seen in fitting); test genes, the model refitted on all training genes."
         if has_oof
         else "Without cross-validation (cv=None) training genes show in-sample predictions, which flatter the model; judge it on the test genes.",
+        drawn_title=f"Predicted vs observed ({_literal(res.best.name)})",
     )
 
 
-def _residuals(res) -> str:
+def _residuals(res) -> dict:
     p = res.predictions
     fig, ax = _figure()
     test = p["split"] == "test"
     ax.scatter(p["predicted"][test], p["residual"][test], s=6, alpha=0.7, c="#d64545", linewidths=0)
     ax.axhline(0, color="#1f2933", lw=0.8)
-    ax.set_xlabel(f"predicted {res.target}")
+    ax.set_xlabel(f"predicted {_literal(res.target)}")
     ax.set_ylabel("residual (observed - predicted)")
-    ax.set_title("Residuals on test genes")
-    return _fig_block(fig, "Residuals of the best model on the held-out test genes.")
+    return _fig(
+        fig,
+        ax,
+        "Residuals on test genes",
+        "Residuals of the best model on the held-out test genes.",
+    )
 
 
-def _importance_charts(res) -> list[str]:
+def _importance_charts(res) -> list[dict]:
     imp = res.importances
     if imp is None or imp.empty or imp["perm_mean"].isna().all():
         return []
@@ -386,13 +396,15 @@ def _importance_charts(res) -> list[str]:
         ecolor="#334e68",
         capsize=2,
     )
-    ax.set_yticks(np.arange(len(best)), best["feature"])
+    ax.set_yticks(np.arange(len(best)), [_literal(f) for f in best["feature"]])
     ax.set_xlabel("permutation importance (drop in test R²)")
-    ax.set_title(f"Importances: {res.best.name}")
     out = [
-        _fig_block(
+        _fig(
             fig,
+            ax,
+            f"Importances: {res.best.name}",
             "Mean ± sd over permutation repeats on the test genes; red bars are features flagged by the leakage audit.",
+            drawn_title=f"Importances: {_literal(res.best.name)}",
         )
     ]
     wide = imp.pivot(index="feature", columns="model", values="perm_mean")
@@ -400,13 +412,20 @@ def _importance_charts(res) -> list[str]:
         fig, ax = _figure(0.55 * wide.shape[1] + 2.5, 0.35 * wide.shape[0] + 1.8)
         scaled = wide.div(wide.abs().max(axis=0).replace(0, np.nan), axis=1)
         im = ax.imshow(scaled.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
-        ax.set_xticks(np.arange(wide.shape[1]), wide.columns, rotation=60, ha="right", fontsize=8)
-        ax.set_yticks(np.arange(wide.shape[0]), wide.index, fontsize=8)
-        ax.set_title("Permutation importance across models")
+        ax.set_xticks(
+            np.arange(wide.shape[1]),
+            [_literal(m) for m in wide.columns],
+            rotation=60,
+            ha="right",
+            fontsize=8,
+        )
+        ax.set_yticks(np.arange(wide.shape[0]), [_literal(f) for f in wide.index], fontsize=8)
         fig.colorbar(im, ax=ax, fraction=0.04, label="scaled to each model's maximum")
         out.append(
-            _fig_block(
+            _fig(
                 fig,
+                ax,
+                "Permutation importance across models",
                 "Each column scaled to its model's largest importance: which features every model relies on.",
             )
         )
@@ -422,43 +441,54 @@ def write_report(
     title: str = "degbridge report",
     subtitle: str | None = None,
 ) -> Path:
-    """Write the HTML report (atomically) for a DE table and/or one or more comparisons."""
+    """Write the HTML report (atomically) for a DE table and/or one or more comparisons.
+
+    Every piece of text (gene IDs, feature, model and target names, titles, parameters,
+    table cells) is escaped by the template engine (Jinja2 with autoescape); text drawn in
+    figures is literal (no mathtext, no TeX) and long labels are cut with an ellipsis.
+    """
+    import matplotlib
+
     from . import __version__
 
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
     if table is None and not comps:
         msg = "a report needs a DE table (table=) or a comparison (comparison=)"
         raise ValueError(msg)
-    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    sub = f"<p>{html.escape(subtitle)}</p>" if subtitle else ""
-    body = [
-        f"<header><h1>{html.escape(title)}</h1>{sub}<p>degbridge {html.escape(__version__)} · {now}</p></header><main>"
-    ]
-    if table is not None:
-        body.append(_de_section(table))
-    for res in comps:
-        body.append(_comparison_section(res))
+    with matplotlib.rc_context({"text.usetex": False}):
+        de = _de_section(table) if table is not None else None
+        sections = [_comparison_section(res) for res in comps]
     versions = {}
     meta = getattr(table, "meta", {}) if table is not None else {}
     if meta.get("versions"):
         versions.update(meta["versions"])
     for res in comps:
         versions["scikit-learn"] = res.params.get("scikit_learn", "")
-    if versions:
-        body.append(
-            "<section><h2>Versions</h2>"
-            + _table(
-                pd.DataFrame(
-                    {"version": list(versions.values())},
-                    index=pd.Index(list(versions), name="software"),
-                ),
-                index=True,
-            )
-            + "</section>"
+    versions_table = (
+        _table(
+            pd.DataFrame(
+                {"version": [str(v) for v in versions.values()]},
+                index=pd.Index([str(k) for k in versions], name="software"),
+            ),
+            index=True,
         )
-    body.append("</main>")
-    page = f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{CSS}</style></head><body>{"".join(body)}</body></html>\n'
+        if versions
+        else None
+    )
+    page = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            title=str(title),
+            subtitle=str(subtitle) if subtitle else "",
+            version=__version__,
+            now=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            de=de,
+            comparisons=sections,
+            versions=versions_table,
+        )
+    )
     path = Path(path)
     with atomic_write(path) as handle:
-        handle.write(page)
+        handle.write(page + "\n")
     return path

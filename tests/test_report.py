@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import re
 import warnings
+from collections import Counter
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -13,6 +17,7 @@ import pytest
 import degbridge
 from degbridge import LeakageWarning, compare
 from degbridge.report import write_report
+from degbridge.table import DETable
 
 SECTIONS = (
     "Differential expression", "Volcano plot", "MA plot", "P-value histogram",
@@ -69,3 +74,185 @@ def test_report_without_leakage_audit(tmp_path):
     res = compare(df, target="y", models=["linear"], cv=2, leakage="keep", progress=False)
     path = write_report(tmp_path / "r.html", comparison=res)
     assert "Leakage audit skipped" in path.read_text()
+
+
+# ---------------------------------------------------------------------------------------
+# hostile text: escaped in the page, literal in the figures (issue 11, points 4 and 6)
+# ---------------------------------------------------------------------------------------
+
+LONG = "L" * 4990 + "<b>$x$</b>"  # 5,000 characters, with markup and math at the far end
+HOSTILE = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</style><i>",
+    "</title><!--",
+    r"$\alpha_{$",
+    "two\nlines",
+    "\u202eevil",
+    "&amp; {{ 7*7 }} {% if 1 %}x{% endif %}",
+)
+# Every tag and attribute the report's own template uses; classes it uses.
+ALLOWED = {
+    "html": {"lang"}, "head": set(), "meta": {"charset"}, "title": set(), "style": set(),
+    "body": set(), "header": set(), "main": set(), "section": set(), "h1": set(), "h2": set(),
+    "h3": set(), "p": {"class"}, "div": {"class"}, "span": {"class"}, "b": set(), "i": set(),
+    "code": set(), "bdi": set(), "figure": set(), "figcaption": set(), "img": {"alt", "src"},
+    "table": {"class"}, "thead": set(), "tbody": set(), "tr": {"class"}, "th": set(), "td": set(),
+}  # fmt: skip
+CLASSES = {"kpi", "figs", "note", "warn", "db", "best"}
+CSS = resources.files("degbridge") / "templates" / "report.css"
+PNG_SRC = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+=*")
+
+
+class _Page(HTMLParser):
+    """Every element with its attributes, comments, declarations, and the decoded text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.other: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def handle_comment(self, data):
+        self.other.append(f"comment {data!r}")
+
+    def handle_decl(self, decl):
+        if decl.lower() != "doctype html":
+            self.other.append(f"declaration {decl!r}")
+
+    def handle_pi(self, data):
+        self.other.append(f"processing instruction {data!r}")
+
+    def unknown_decl(self, data):
+        self.other.append(f"declaration {data!r}")
+
+
+def _check_page(page: str, hostile: Sequence[str]) -> str:
+    """Assert that no element or attribute came from data; return the page's decoded text."""
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    assert parser.other == []
+    for tag, attrs in parser.elements:
+        assert tag in ALLOWED, f"element <{tag}> is not one the template writes"
+        for name, value in attrs:
+            assert name in ALLOWED[tag], f"attribute {name}= on <{tag}>"
+            if name == "class":
+                assert value in CLASSES, value
+            if name == "src":
+                assert PNG_SRC.fullmatch(value or ""), (value or "")[:80]
+    counts = Counter(tag for tag, _ in parser.elements)
+    assert counts["style"] == 1 and counts["title"] == 1 and counts["html"] == 1
+    assert counts["img"] >= 8
+    # The one style element holds exactly the report's CSS: data did not close it early.
+    style = page[page.index("<style>") + 7 : page.index("</style>")]
+    assert style.strip() == CSS.read_text(encoding="utf-8").strip()
+    text = "".join(parser.text)
+    for s in hostile:
+        assert s in text, f"{s[:60]!r} is not shown as text"
+    return text
+
+
+def _hostile_inputs():
+    """A DE table and a feature table whose IDs, column names and target are all hostile."""
+    rng = np.random.default_rng(3)
+    n = 160
+    ids = [f"{HOSTILE[i % len(HOSTILE)]}{i}" for i in range(n - 1)] + [LONG]
+    x = rng.normal(size=(n, 4))
+    logfc = 2 * x[:, 0] + 0.3 * rng.normal(size=n)
+    p = np.clip(np.exp(-np.abs(logfc) * 3), 1e-12, 1)
+    de = pd.DataFrame(
+        {"logFC": logfc, "AveExpr": x[:, 1] + 6, "t": logfc * 4, "P.Value": p,
+         "adj.P.Val": np.minimum(p * 5, 1), "B": logfc**2},
+        index=pd.Index(ids, name="gene"),
+    )  # fmt: skip
+    table = DETable(
+        de, meta={"contrast": HOSTILE[0] + " - " + HOSTILE[4], "method": HOSTILE[1], "source": LONG}
+    )
+    target = HOSTILE[0]
+    features = pd.DataFrame(
+        {target: logfc, HOSTILE[1]: 3 * logfc + 1e-3 * rng.normal(size=n),  # flagged: leaks
+         HOSTILE[2]: x[:, 1], HOSTILE[3]: x[:, 2], HOSTILE[4]: x[:, 3], HOSTILE[5]: x[:, 1] ** 2,
+         HOSTILE[6]: rng.normal(size=n), HOSTILE[7]: rng.normal(size=n), LONG: rng.normal(size=n)},
+        index=pd.Index(ids, name="gene"),
+    )  # fmt: skip
+    return table, features, target
+
+
+def _compare_hostile(features, target, models):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeakageWarning)
+        return compare(features, target=target, models=models, cv=2, progress=False)
+
+
+def test_hostile_text_is_escaped_and_literal(tmp_path):
+    table, features, target = _hostile_inputs()
+    models = {HOSTILE[0]: "linear", HOSTILE[4] + HOSTILE[5] + HOSTILE[6]: "knn", LONG: "linear"}
+    res = _compare_hostile(features, target, models)
+    assert HOSTILE[1] in set(res.leakage.index[res.leakage["flagged"]])  # in the warning sentence
+    path = write_report(
+        tmp_path / "r.html", comparison=res, table=table, title=HOSTILE[3] + HOSTILE[2],
+        subtitle=HOSTILE[1] + HOSTILE[4],
+    )  # fmt: skip
+    page = path.read_text(encoding="utf-8")
+    text = _check_page(page, [*HOSTILE, LONG, *models, table.meta["contrast"]])
+    # The leakage sentence names the flagged feature as text.
+    assert f"{HOSTILE[1]} are transforms of {target}" in " ".join(text.split())
+    for s in HOSTILE:
+        if "<" in s:
+            assert s not in page  # the raw markup never reaches the page
+
+
+def test_hostile_text_through_the_command_line(tmp_path):
+    from degbridge.cli import main
+
+    table, features, target = _hostile_inputs()
+    # A DE table (the command reads one) with hostile gene IDs and extra hostile columns; no
+    # newline in column names: read_table reads the header as one line.
+    features = features.drop(columns=["two\nlines"])
+    csv = tmp_path / "hostile.csv"
+    pd.concat([pd.DataFrame(table), features], axis=1).to_csv(csv)
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeakageWarning)
+        code = main(["compare", str(csv), "--target", target, "--models", "linear,knn",
+                     "--cv", "2", "-o", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    hostile_features = [c for c in features.columns if c != target]
+    _check_page((out / "report.html").read_text(encoding="utf-8"), [target, *hostile_features])
+    rebuilt = tmp_path / "rebuilt.html"
+    assert main(["report", str(out), "-o", str(rebuilt), "--quiet"]) == 0
+    _check_page(rebuilt.read_text(encoding="utf-8"), [target, *hostile_features])
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "a\\$b", "$$", "\\", "plain", LONG])
+def test_figure_text_is_literal(text):
+    """``_literal`` text renders exactly as matplotlib's non-math path draws the same text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from degbridge.report import _literal
+
+    shown = _literal(text)
+    expected = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", text)
+    if len(expected) > 40:
+        expected = expected[:39] + "…"
+
+    def draw(s, **kw):
+        fig = Figure(figsize=(8, 1))
+        FigureCanvasAgg(fig)
+        fig.text(0.01, 0.5, s, usetex=False, **kw)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    assert np.array_equal(draw(shown), draw(expected, parse_math=False))
+    assert len(expected) <= 40
