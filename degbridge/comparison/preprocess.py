@@ -176,18 +176,38 @@ def prepare(
     outliers: str,
     min_genes: int,
 ) -> Prepared:
+    """X (features) and y (target) from a DE table and extra per-gene tables.
+
+    Steps: join the extra tables → check the target → drop genes without a target → choose
+    the feature columns → refuse infinite values → drop empty and constant columns → check
+    that enough is left → report (and clip or drop) outliers. Each decision is noted.
+    """
+    prep = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float))
     frame = gene_frame(table, "table")
     if extra is not None:
-        prep0 = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float))
-        frame = join_extra(frame, extra, prep0)
-        report = prep0.report
-    else:
-        report = []
-    numeric = [
+        frame = join_extra(frame, extra, prep)
+    numeric = _numeric_columns(frame)
+    _check_target(frame, target, numeric)
+    frame = _drop_missing_target(frame, target, prep)
+    cols = _feature_columns(frame, target, features, numeric, prep)
+    prep.X, prep.y = frame[cols].astype(float), frame[target].astype(float)
+    _refuse_infinite(prep.X, prep.y, target)
+    prep.X = _drop_unusable(prep.X, prep)
+    _check_enough(prep, target, min_genes)
+    flags = _outlier_report(prep, target)
+    _apply_outliers(prep, flags, outliers, min_genes)
+    return prep
+
+
+def _numeric_columns(frame: pd.DataFrame) -> list[str]:
+    return [
         c
         for c in frame.columns
         if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     ]
+
+
+def _check_target(frame: pd.DataFrame, target, numeric: list[str]) -> None:
     if not isinstance(target, str):
         msg = f"target must be a column name, not {type(target).__name__}"
         raise TypeError(msg)
@@ -197,15 +217,24 @@ def prepare(
     if target not in numeric:
         msg = f"target {target!r} is not numeric (dtype {frame[target].dtype}); numeric columns are {numeric}"
         raise TypeError(msg)
-    prep = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float), report=report)
 
-    y = frame[target].astype(float)
-    missing_y = y.isna()
+
+def _drop_missing_target(frame: pd.DataFrame, target: str, prep: Prepared) -> pd.DataFrame:
+    missing_y = frame[target].isna()
     if missing_y.any():
         prep.note("drop genes", target, int(missing_y.sum()), "target is missing")
-        frame = frame.loc[~missing_y]
-        y = y.loc[~missing_y]
+        return frame.loc[~missing_y]
+    return frame
 
+
+def _feature_columns(
+    frame: pd.DataFrame,
+    target: str,
+    features: Sequence[str] | None,
+    numeric: list[str],
+    prep: Prepared,
+) -> list[str]:
+    """The given features (checked), else every numeric column but identifiers."""
     if features is not None:
         features = [str(f) for f in features]
         unknown = [f for f in features if f not in frame.columns]
@@ -219,26 +248,22 @@ def prepare(
         if bad:
             msg = f"features {bad} are not numeric"
             raise TypeError(msg)
-        cols = features
-    else:
-        cols = []
-        for c in frame.columns:
-            if c == target:
-                continue
-            if c not in numeric:
-                prep.note(
-                    "drop column",
-                    c,
-                    None,
-                    f"not numeric ({frame[c].dtype}): an annotation or identifier",
-                )
-            elif _looks_like_id(c, frame[c]):
-                prep.note(
-                    "drop column", c, None, "an identifier (unique integers named like an ID)"
-                )
-            else:
-                cols.append(c)
-    X = frame[cols].astype(float)
+        return features
+    cols = []
+    for c in frame.columns:
+        if c == target:
+            continue
+        if c not in numeric:
+            reason = f"not numeric ({frame[c].dtype}): an annotation or identifier"
+            prep.note("drop column", c, None, reason)
+        elif _looks_like_id(c, frame[c]):
+            prep.note("drop column", c, None, "an identifier (unique integers named like an ID)")
+        else:
+            cols.append(c)
+    return cols
+
+
+def _refuse_infinite(X: pd.DataFrame, y: pd.Series, target: str) -> None:
     for name, values in [(target, y), *X.items()]:
         inf = np.isinf(values.to_numpy())
         if inf.any():
@@ -249,8 +274,12 @@ def prepare(
                 "replace them (a log of zero?) or drop the column"
             )
             raise ValueError(msg)
+
+
+def _drop_unusable(X: pd.DataFrame, prep: Prepared) -> pd.DataFrame:
+    """Drop columns without values or constant; note the missing values left to impute."""
     kept = []
-    for c in cols:
+    for c in X.columns:
         col = X[c]
         if col.isna().all():
             prep.note("drop column", c, None, "no values")
@@ -260,20 +289,19 @@ def prepare(
             kept.append(c)
             n_missing = int(col.isna().sum())
             if n_missing:
-                prep.note(
-                    "impute",
-                    c,
-                    n_missing,
-                    "missing values replaced by the training median inside each pipeline",
-                )
-    X = X[kept]
+                reason = "missing values replaced by the training median inside each pipeline"
+                prep.note("impute", c, n_missing, reason)
+    return X[kept]
 
-    if not len(X.columns):
+
+def _check_enough(prep: Prepared, target: str, min_genes: int) -> None:
+    if not len(prep.X.columns):
         msg = (
             f"no usable features left for target {target!r} (the table has no other numeric "
             "columns); add per-gene features with extra= (expression summaries, other omics)"
         )
         raise ValueError(msg)
+    y = prep.y
     if y.nunique() <= 1:
         msg = f"target {target!r} is constant ({y.iloc[0]!r} for every gene): nothing to predict"
         raise ValueError(msg)
@@ -281,7 +309,10 @@ def prepare(
         msg = f"only {len(y)} genes with a target value; this comparison needs at least {min_genes}"
         raise ValueError(msg)
 
-    # outliers: robust z-scores of the target and each feature
+
+def _outlier_report(prep: Prepared, target: str) -> pd.DataFrame:
+    """Robust z-scores of the target and each feature: ``prep.outliers``; returns the flags."""
+    X, y = prep.X, prep.y
     rows = []
     flags = pd.DataFrame(False, index=X.index, columns=[target, *X.columns])
     for c in [target, *X.columns]:
@@ -302,35 +333,29 @@ def prepare(
     prep.outliers = pd.DataFrame(
         rows, columns=["column", "n_outliers", "fraction", "max_abs_z", "examples"]
     )
-    if rows:
-        total = int(flags.any(axis=1).sum())
-        if outliers == "drop":
-            keep = ~flags.any(axis=1)
-            prep.note(
-                "drop genes",
-                None,
-                total,
-                f"an outlier (|robust z| > {OUTLIER_Z}) in the target or a feature",
-            )
-            X, y = X.loc[keep], y.loc[keep]
-            if len(y) < min_genes:
-                msg = f"outliers='drop' left {len(y)} genes; at least {min_genes} are needed (use 'report' or 'clip')"
-                raise ValueError(msg)
-        elif outliers == "clip":
-            prep.note(
-                "clip",
-                None,
-                int(flags[list(X.columns)].to_numpy().sum()),
-                f"feature values beyond median ± {OUTLIER_Z} robust SD clipped inside each pipeline "
-                "(bounds from the training fold); the target is not clipped",
-            )
-        else:
-            prep.note(
-                "report outliers",
-                None,
-                total,
-                f"genes with |robust z| > {OUTLIER_Z} somewhere; kept (outliers='report')",
-            )
-    prep.X = X
-    prep.y = y
-    return prep
+    return flags
+
+
+def _apply_outliers(prep: Prepared, flags: pd.DataFrame, outliers: str, min_genes: int) -> None:
+    """Note the outliers; ``"drop"`` removes their genes (``"clip"`` is done by the pipelines)."""
+    if not len(prep.outliers):
+        return
+    total = int(flags.any(axis=1).sum())
+    if outliers == "drop":
+        detail = f"an outlier (|robust z| > {OUTLIER_Z}) in the target or a feature"
+        prep.note("drop genes", None, total, detail)
+        keep = ~flags.any(axis=1)
+        prep.X, prep.y = prep.X.loc[keep], prep.y.loc[keep]
+        if len(prep.y) < min_genes:
+            msg = f"outliers='drop' left {len(prep.y)} genes; at least {min_genes} are needed (use 'report' or 'clip')"
+            raise ValueError(msg)
+    elif outliers == "clip":
+        n_clipped = int(flags[list(prep.X.columns)].to_numpy().sum())
+        detail = (
+            f"feature values beyond median ± {OUTLIER_Z} robust SD clipped inside each pipeline "
+            "(bounds from the training fold); the target is not clipped"
+        )
+        prep.note("clip", None, n_clipped, detail)
+    else:
+        detail = f"genes with |robust z| > {OUTLIER_Z} somewhere; kept (outliers='report')"
+        prep.note("report outliers", None, total, detail)

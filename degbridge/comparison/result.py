@@ -1,0 +1,202 @@
+"""The result types of :func:`~degbridge.compare`: :class:`Comparison` and :class:`BestModel`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import Split
+
+__all__ = ["BestModel", "Comparison", "FittedData"]
+
+
+@dataclass
+class BestModel:
+    """The selected model: its name and the pipeline fitted on the training genes."""
+
+    name: str
+    pipeline: Any
+    selected_on: str
+
+    def predict(self, X):
+        return self.pipeline.predict(np.asarray(X, dtype=float))
+
+    def __repr__(self) -> str:
+        return f"BestModel(name={self.name!r}, selected_on={self.selected_on!r})"
+
+
+@dataclass(frozen=True)
+class FittedData:
+    """What :attr:`Comparison.predictions` is built from, on first access.
+
+    Attributes
+    ----------
+    split
+        The genes, target, training/test positions and CV folds.
+    X
+        The feature matrix the models were fitted on (genes × ``Comparison.features``).
+    test_pred
+        The best model's predictions of the test genes (from its refit).
+    """
+
+    split: Split
+    X: np.ndarray
+    test_pred: np.ndarray
+
+
+@dataclass(eq=False)
+class Comparison:
+    """The result of :func:`~degbridge.compare`.
+
+    Attributes
+    ----------
+    target
+        The predicted column.
+    features
+        The feature columns the models were fitted on.
+    leaderboard
+        One row per model: CV metrics (mean and sd over folds), test metrics, fit time,
+        status and notes; sorted best first; ``best`` marks the selected model.
+    best
+        :class:`BestModel` (name, fitted pipeline, what it was selected on).
+    predictions
+        Per gene: ``observed``, ``predicted`` (best model refitted on the training genes),
+        ``oof`` (its out-of-fold prediction, training genes only), ``split``, ``fold`` (CV
+        fold of a training gene, -1 for test genes), ``residual`` (observed - predicted).
+        Built on first access (a prediction pass over the training genes).
+    importances
+        Per model × feature: ``impurity`` (tree models), ``coef`` (standardised coefficient,
+        linear models), ``perm_mean``/``perm_sd`` (permutation importance on the test genes,
+        drop in R²).
+    leakage
+        Per feature: known relation to the target, data evidence, ``flagged`` and ``action``.
+    leakage_scores
+        The best model's scores with and without the flagged features (None unless
+        ``leakage="flag"`` flagged some).
+    preprocessing
+        What was dropped, imputed, clipped, and why.
+    outliers
+        Per column: number of genes with |robust z| > 3.5 and examples.
+    cv_scores
+        Per model × fold metrics.
+    oof
+        Out-of-fold predictions of every model (training genes × models).
+    models
+        Every model's pipeline refitted on the training genes.
+    params
+        The arguments, the split and versions.
+    fitted
+        What ``predictions`` is built from (None for a comparison read back from a folder);
+        dropped when pickled, once ``predictions`` is built.
+    """
+
+    target: str
+    features: list[str]
+    leaderboard: pd.DataFrame
+    best: BestModel
+    importances: pd.DataFrame
+    leakage: pd.DataFrame
+    leakage_scores: pd.DataFrame | None
+    preprocessing: pd.DataFrame
+    outliers: pd.DataFrame | None
+    cv_scores: pd.DataFrame
+    oof: pd.DataFrame | None
+    models: dict[str, Any]
+    params: dict[str, Any]
+    fitted: FittedData | None = field(default=None, repr=False)
+
+    @cached_property
+    def predictions(self) -> pd.DataFrame | None:
+        """Per gene: observed, predicted, oof, split, fold, residual (see the class docs)."""
+        if self.fitted is None:
+            return None
+        split = self.fitted.split
+        preds_all = np.empty(split.n)
+        preds_all[split.test_idx] = self.fitted.test_pred
+        preds_all[split.train_idx] = self.best.pipeline.predict(self.fitted.X[split.train_idx])
+        best_oof = (
+            self.oof[self.best.name].reindex(split.genes).to_numpy() if split.folds else np.nan
+        )
+        is_test = np.isin(np.arange(split.n), split.test_idx)
+        frame = pd.DataFrame(
+            {
+                "observed": split.y,
+                "predicted": preds_all,
+                "oof": best_oof,
+                "split": np.where(is_test, "test", "train"),
+            },
+            index=pd.Index(split.genes, name="gene"),
+        )
+        fold_of = np.full(split.n, -1)
+        for k, (_, va) in enumerate(split.folds):
+            fold_of[split.train_idx[va]] = k
+        frame["fold"] = fold_of  # CV fold of each training gene; -1 for test genes
+        frame["residual"] = frame["observed"] - frame["predicted"]
+        return frame
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickle the built predictions, not the feature matrix they are built from
+        state = dict(self.__dict__)
+        state["predictions"] = self.predictions
+        state["fitted"] = None
+        return state
+
+    def __repr__(self) -> str:
+        lb = self.leaderboard
+        ok = lb[lb["status"] == "ok"]
+        head = ok[["model", "cv_r2_mean", "test_r2"]].head(3).to_string(index=False)
+        return (
+            f"Comparison(target={self.target!r}, genes={self.params['n_genes']}, "
+            f"features={len(self.features)}, models={len(lb)}, best={self.best.name!r})\n{head}"
+        )
+
+    def summary(self) -> str:
+        """A few lines: best model, its scores, leakage."""
+        lb = self.leaderboard.set_index("model")
+        row = lb.loc[self.best.name]
+        lines = [
+            f"target {self.target!r}: {self.params['n_genes']} genes, {len(self.features)} features, "
+            f"{len(lb)} models",
+            f"best: {self.best.name} (selected on {self.best.selected_on}) "
+            f"CV R² {row['cv_r2_mean']:.3f} ± {row['cv_r2_sd']:.3f}, test R² {row['test_r2']:.3f}",
+        ]
+        flagged = list(self.leakage.index[self.leakage["flagged"]]) if len(self.leakage) else []
+        if flagged:
+            lines.append(f"leakage: {flagged} flagged ({self.params['leakage']})")
+            if self.leakage_scores is not None and len(self.leakage_scores):
+                ls = self.leakage_scores
+                lines.append(
+                    "  best model without them: CV R² "
+                    f"{ls.loc['without flagged features', 'cv_r2_mean']:.3f} "
+                    f"(with: {ls.loc['with flagged features', 'cv_r2_mean']:.3f})"
+                )
+        return "\n".join(lines)
+
+    def to_r(self):
+        """A named R list of data.frames (leaderboard, predictions, importances, leakage, params)."""
+        from ..handback import comparison_to_r
+
+        return comparison_to_r(self)
+
+    def to_anndata(self, adata, *, key: str = "degbridge"):
+        """Write predictions into ``adata.var`` and tables into ``adata.uns[key]``."""
+        from ..anndata import store_comparison
+
+        store_comparison(adata, self, key=key)
+        return adata
+
+    def write(self, folder, *, report: bool = True, table=None):
+        """Write TSVs (and report.html, and the DE table when given) into a folder, atomically."""
+        from ..handback import write_comparison
+
+        return write_comparison(self, folder, report=report, table=table)
+
+    def report(self, path, *, table=None):
+        """Write the HTML report to ``path``."""
+        from ..report import write_report
+
+        return write_report(path, comparison=self, table=table)
