@@ -42,6 +42,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
     "run_limma": ".limma",
+    "split_reference": ".design",
+    "gene_annotation": ".annotation",
     "DEResults": ".limma",
     "compare": ".comparison",
     "Comparison": ".comparison",
@@ -75,12 +77,14 @@ __all__ = [
     "annotate",
     "compare",
     "expression_features",
+    "gene_annotation",
     "pseudobulk",
     "r_available",
     "r_script_path",
     "read_matrix",
     "read_table",
     "run_limma",
+    "split_reference",
     "tl",
     "to_r",
     "write_h5ad",

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ._exceptions import DataWarning
 
-__all__ = ["KEYTYPES", "SPECIES", "detect_keytype", "gene_annotation"]
+__all__ = ["KEYTYPES", "SPECIES", "annotation_features", "detect_keytype", "gene_annotation"]
 
 #: Supported species → (R annotation package, Debian package).
 SPECIES = {"human": ("org.Hs.eg.db", "r-bioc-org.hs.eg.db")}
@@ -32,7 +32,16 @@ _ENSEMBL = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
 _ENTREZ = re.compile(r"^\d+$")
 
 #: Numeric columns (features for compare); the others are text.
-NUMERIC = ("span", "strand", "start", "n_go_bp", "n_go_mf", "n_go_cc", "tx_length", "protein_coding")
+NUMERIC = (
+    "span",
+    "strand",
+    "start",
+    "n_go_bp",
+    "n_go_mf",
+    "n_go_cc",
+    "tx_length",
+    "protein_coding",
+)
 
 
 def detect_keytype(ids: Sequence[str]) -> str:
@@ -52,7 +61,9 @@ def detect_keytype(ids: Sequence[str]) -> str:
 
 def _check(ids, species: str, keytype: str | None) -> tuple[list[str], str]:
     if isinstance(ids, str) or not hasattr(ids, "__iter__"):
-        msg = f"ids must be a sequence of gene IDs (e.g. a DETable's index), not {type(ids).__name__}"
+        msg = (
+            f"ids must be a sequence of gene IDs (e.g. a DETable's index), not {type(ids).__name__}"
+        )
         raise TypeError(msg)
     if isinstance(ids, pd.DataFrame):
         ids = ids.index
@@ -63,7 +74,9 @@ def _check(ids, species: str, keytype: str | None) -> tuple[list[str], str]:
     if keytype is None:
         keytype = detect_keytype(ids)
     elif keytype not in KEYTYPES:
-        msg = f"keytype {keytype!r} is not supported; use one of {list(KEYTYPES)} (or None to detect)"
+        msg = (
+            f"keytype {keytype!r} is not supported; use one of {list(KEYTYPES)} (or None to detect)"
+        )
         raise ValueError(msg)
     if len(set(ids)) != len(ids):
         dup = pd.Index(ids)
@@ -167,4 +180,6 @@ def gene_annotation(
 
 def annotation_features(frame: pd.DataFrame) -> pd.DataFrame:
     """The numeric columns of :func:`gene_annotation`: ready to join as external features."""
-    return frame[[c for c in NUMERIC if c in frame.columns]]
+    out = frame[[c for c in NUMERIC if c in frame.columns]].copy()
+    out.attrs = dict(frame.attrs, provenance="external")
+    return out

@@ -135,13 +135,36 @@ def _align_vector(values, samples: list[str], what: str) -> pd.Series:
 # ---------------------------------------------------------------------------------------
 
 
-def align_samples(
-    samples: pd.DataFrame, sample_ids: Sequence[str], *, positional_ok: bool
-) -> pd.DataFrame:
-    """Reorder a sample table to ``sample_ids``: by its index, or by a column of sample IDs.
+def _id_candidates(samples: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Where a sample table may hold sample IDs: its index (unless automatic), then columns.
 
-    ``positional_ok`` allows taking rows in order when the matrix has no sample names.
+    ID columns are text, categorical (R factors) or integer; a default ``RangeIndex`` (R's
+    automatic row names ``1..n``) is no ID.
     """
+    found = []
+    if not isinstance(samples.index, pd.RangeIndex):
+        found.append(("row names", [str(i) for i in samples.index]))
+    for col in samples.columns:
+        vals = samples[col]
+        dtype = vals.dtype
+        if (
+            dtype == object
+            or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+            or (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+        ):
+            found.append((f"column {str(col)!r}", [str(v) for v in vals]))
+    return found
+
+
+def sample_order(
+    samples: pd.DataFrame,
+    sample_ids: Sequence[str],
+    *,
+    positional_ok: bool,
+    position_hint: str = "",
+) -> list[int]:
+    """Row positions of a sample table in the order of ``sample_ids`` (see :func:`align_samples`)."""
     if not isinstance(samples, pd.DataFrame):
         msg = (
             f"samples must be a pandas DataFrame (one row per sample), not {type(samples).__name__}"
@@ -149,33 +172,105 @@ def align_samples(
         raise TypeError(msg)
     ids = [str(s) for s in sample_ids]
     target = set(ids)
-    index = [str(i) for i in samples.index]
-    if set(index) == target and len(index) == len(ids):
-        out = samples.copy()
-        out.index = index
-        return out.loc[ids]
-    for col in samples.columns:
-        vals = samples[col]
-        if vals.dtype == object or pd.api.types.is_string_dtype(vals):
-            as_str = [str(v) for v in vals]
-            if set(as_str) == target and len(as_str) == len(ids):
-                out = samples.copy()
-                out.index = as_str
-                return out.loc[ids]
-    if positional_ok and len(samples) == len(ids):
-        out = samples.copy()
-        out.index = ids
-        return out
-    if len(samples) != len(ids):
-        msg = f"the sample table has {len(samples)} rows but the matrix has {len(ids)} samples"
+    candidates = _id_candidates(samples)
+    matches = []
+    for source, values in candidates:
+        if len(values) == len(ids) and set(values) == target:
+            where = {v: i for i, v in enumerate(values)}
+            matches.append((source, [where[s] for s in ids]))
+    if matches:
+        source, order = matches[0]
+        for other, other_order in matches[1:]:
+            if other_order != order:
+                msg = (
+                    f"the sample table's {source} and its {other} both hold the matrix's "
+                    "sample names, but in different row orders: they disagree on which row is "
+                    "which sample; fix the sheet or drop one of them"
+                )
+                raise ValueError(msg)
+        return order
+    overlap = [len(target.intersection(values)) for _, values in candidates]
+    if positional_ok and not any(overlap):
+        if len(samples) != len(ids):
+            msg = (
+                f"the sample table has {len(samples)} rows but the matrix has {len(ids)} "
+                "samples (the table has no sample IDs, so its rows can only be taken in order)"
+            )
+            raise ValueError(msg)
+        return list(range(len(ids)))
+    if not any(overlap) and isinstance(samples.index, pd.RangeIndex):
+        msg = (
+            "the sample table has no sample IDs: its row names are automatic (1..n) and none "
+            f"of its columns {[str(c) for c in samples.columns][:10]} holds any of the "
+            f"matrix's sample names {ids[:5]}{'...' if len(ids) > 5 else ''}, so its rows "
+            "cannot be matched to the samples; put the sample IDs in the row names or in a "
+            f"column{position_hint}"
+        )
         raise ValueError(msg)
-    missing = sorted(target - set(index))[:5]
-    extra = sorted(set(index) - target)[:5]
+    best = max(range(len(candidates)), key=lambda i: overlap[i])  # first of the best
+    source, values = candidates[best]
+    missing = [s for s in ids if s not in set(values)][:5]
+    extra = sorted(set(values) - target)[:5]
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    dups = [v for v, k in counts.items() if k > 1 and v in target][:5]
+    tried = ", ".join(s for s, _ in candidates)
+    detail = f"matrix samples not in the table {missing}, table rows not in the matrix {extra}"
+    if dups:
+        detail += f", sample IDs on more than one row {dups}"
+    if len(values) != len(ids):
+        detail += f" ({len(values)} rows for {len(ids)} samples)"
     msg = (
-        "the sample table's row names do not match the matrix's sample names (and no column "
-        f"holds them): matrix samples not in the table {missing}, table rows not in the matrix {extra}"
+        "the sample table's IDs do not match the matrix's sample names: neither its row names "
+        f"nor any column holds exactly them (tried {tried}); closest is its {source}: {detail}"
     )
     raise ValueError(msg)
+
+
+def align_samples(
+    samples: pd.DataFrame,
+    sample_ids: Sequence[str],
+    *,
+    positional_ok: bool,
+    position_hint: str = "",
+) -> pd.DataFrame:
+    """Reorder a sample table to ``sample_ids``, matching rows by sample ID.
+
+    The one sample-matching rule of degbridge (Python API, command line, R helper): a table
+    row belongs to a sample when the table's index, or one of its text, factor (categorical)
+    or integer columns, holds exactly the matrix's sample names (each once, in any order). If
+    the index and a column both do, they must agree. Rows are taken by position only when
+    ``positional_ok`` and nothing in the table holds any of the sample names.
+
+    Parameters
+    ----------
+    samples
+        One row per sample; a default ``RangeIndex`` counts as no IDs.
+    sample_ids
+        The matrix's sample names, in matrix order.
+    positional_ok
+        Allow rows in order when the table has no IDs: the matrix has no sample names, or the
+        user asked for it (``match = "position"`` in the R helper).
+    position_hint
+        Appended to the "no sample IDs" error (how the caller can ask for position).
+
+    Returns
+    -------
+    The table's rows in ``sample_ids`` order, indexed by ``sample_ids``.
+
+    Raises
+    ------
+    ValueError
+        When no ID source matches: the message names the samples missing on each side (first
+        few) and the sources tried.
+    """
+    order = sample_order(
+        samples, sample_ids, positional_ok=positional_ok, position_hint=position_hint
+    )
+    out = samples.iloc[order].copy()
+    out.index = [str(s) for s in sample_ids]
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -770,3 +865,44 @@ def _vector_name(vec: np.ndarray, columns: list[str]) -> str:
         terms.append(f"{sign} {coef}{name}")
     text = " ".join(terms)
     return text[2:] if text.startswith("+ ") else text
+
+
+def split_reference(
+    groups, reference: str, *, random_state: int = 0
+) -> tuple[list[str], list[str]]:
+    """Split the samples of a reference group into two disjoint halves, at random.
+
+    Two contrasts against the same reference (``h24 - h0`` and ``h72 - h0``) share the
+    reference samples' noise, so their fold changes agree more than their biology does. Test
+    one contrast against each half to compare them honestly.
+
+    Parameters
+    ----------
+    groups
+        A Series of group labels indexed by sample ID.
+    reference
+        The reference level.
+    random_state
+        Seed of the random split.
+
+    Returns
+    -------
+    Two lists of sample IDs (the first half has the extra sample when the count is odd).
+    """
+    if not isinstance(groups, pd.Series):
+        msg = f"groups must be a pandas Series of labels indexed by sample ID, not {type(groups).__name__}"
+        raise TypeError(msg)
+    labels = groups.astype(str)
+    ids = [str(s) for s in labels.index[labels == str(reference)]]
+    if len(ids) < 4:
+        levels = sorted(labels.unique())
+        msg = (
+            f"reference {reference!r} has {len(ids)} samples; splitting it in two needs at "
+            f"least 4 (levels: {levels})"
+        )
+        raise ValueError(msg)
+    order = np.random.default_rng(random_state).permutation(len(ids))
+    half = (len(ids) + 1) // 2
+    first = sorted((ids[i] for i in order[:half]), key=ids.index)
+    second = sorted((ids[i] for i in order[half:]), key=ids.index)
+    return first, second

@@ -28,7 +28,7 @@ import numpy as np
 from . import steps
 from .engine import FitRunner
 from .models import resolve_models
-from .preprocess import prepare
+from .preprocess import prepare, sample_ids
 from .result import BestModel, Comparison
 
 __all__ = ["BestModel", "Comparison", "compare"]
@@ -40,6 +40,8 @@ def compare(
     *,
     features: Sequence[str] | None = None,
     extra=None,
+    provenance: Mapping[str, str] | None = None,
+    cv_groups=None,
     models: str | Sequence[str] | Mapping[str, Any] = "default",
     test_size: float = 0.2,
     cv: int | None = 5,
@@ -70,7 +72,22 @@ def compare(
     extra
         Per-gene feature tables joined by gene ID: a DataFrame, a list, or ``{prefix: frame}``
         (columns become ``"<prefix>_<column>"``). Unmatched genes get missing values
-        (imputed); a table that matches no gene is an error.
+        (imputed); a table that matches no gene is an error. A value may be
+        ``(frame, provenance)`` to declare where the table comes from: ``"external"``
+        (annotation, another study: known without these samples), ``"same-samples"`` or
+        ``"test"``. Undeclared tables are ``"same-samples"`` unless the frame says otherwise
+        (``frame.attrs["provenance"]``, set by :func:`degbridge.gene_annotation`), or both it
+        and ``table`` come from degbridge and share no sample.
+    provenance
+        ``{feature: "test" | "same-samples" | "external"}`` overriding the provenance of
+        individual features. Table columns default to ``"test"`` for test outputs (``t``,
+        P-values, ``B``...) and ``"same-samples"`` otherwise.
+    cv_groups
+        Keep groups of genes together in every split: a column name (e.g. a chromosome or
+        cytoband column of an extra table; it is not used as a feature) or a Series of labels
+        indexed by gene ID. The test genes are whole groups (``GroupShuffleSplit``) and so
+        are the folds (``GroupKFold``). Paralogs, neighbours or co-regulated modules then
+        cannot sit on both sides of a split. ``params["split"]`` says which scheme ran.
     models
         ``"seed"`` (the six of the original workflow), ``"default"`` (13 models, see
         :data:`degbridge.MODELS`), a list of names, a comma-separated string, or
@@ -89,7 +106,9 @@ def compare(
         ``LocalCluster`` with ``n_jobs`` workers when none is given or running).
     leakage
         ``"flag"`` keeps same-test features but reports the best model's score without them;
-        ``"drop"`` removes them; ``"keep"`` skips the audit.
+        ``"drop"`` removes them; ``"keep"`` skips the audit. Unless ``"keep"``, the best model
+        is also scored on the external features only, and ``Comparison.leakage_scores``
+        holds the three scores with the most honest one marked.
     outliers
         ``"report"`` (default), ``"clip"`` (features clipped to median ± 3.5 robust SD inside
         each pipeline) or ``"drop"`` (genes with an outlier removed before the split).
@@ -126,6 +145,8 @@ def compare(
         extra=extra,
         outliers=outliers,
         min_genes=2 * cv if cv else 10,
+        provenance=provenance,
+        cv_groups=cv_groups,
     )
     split = steps.split_genes(
         prep.y,
@@ -134,10 +155,13 @@ def compare(
         cv=cv,
         random_state=random_state,
         perm_max_samples=permutation_max_samples,
+        groups=prep.groups,
+        groups_source=prep.groups_source,
     )
     leak, flagged = steps.audit_leakage(
         prep, split, target, leakage=leakage, random_state=random_state
     )
+    steps.warn_shared_samples(prep.shared_samples)
     templates = {name: steps.pipeline(est, outliers) for name, est in estimators.items()}
     runner = FitRunner(
         split,
@@ -154,9 +178,10 @@ def compare(
         board, cv_scores, oof = steps.collate(results, split, notes=model_notes)
         board, best = steps.select(board, cv)
         leak_scores = None
-        if leakage == "flag" and flagged:
-            leak_scores = steps.without_flagged(
-                runner, templates[best], prep.X, flagged, board, best
+        if leakage != "keep":
+            sets = steps.feature_sets(list(prep.X.columns), flagged, prep.provenance)
+            leak_scores = steps.feature_set_scores(
+                runner, templates[best], prep.X, sets, board, best
             )
 
     if not cv:
@@ -174,6 +199,10 @@ def compare(
         "time_limit": time_limit,
         "permutation_repeats": permutation_repeats,
         "svr_max_samples": svr_max_samples,
+        "split": split.scheme,
+        "provenance": {c: prep.provenance[c] for c in prep.X.columns},
+        "shared_samples": dict(prep.shared_samples),
+        "samples": sample_ids(table),
     }
     tables = {
         "leaderboard": board,
@@ -183,7 +212,7 @@ def compare(
         "leakage_scores": leak_scores,
     }
     best_model = BestModel(best, results[best].refit["pipeline"], "cv" if cv else "test")
-    return steps.assemble(
+    comparison = steps.assemble(
         target,
         prep,
         split,
@@ -193,6 +222,8 @@ def compare(
         arguments=arguments,
         started=started,
     )
+    comparison.extra = extra
+    return comparison
 
 
 def _check_args(test_size, cv, leakage, outliers, time_limit, permutation_repeats, backend) -> None:

@@ -39,6 +39,8 @@ class Split:
         there is no cross-validation).
     perm_rows
         Positions of the test genes used for permutation importance.
+    scheme
+        How the genes were split, in words (random and stratified, or grouped).
     """
 
     genes: np.ndarray
@@ -47,6 +49,7 @@ class Split:
     test_idx: np.ndarray
     folds: list[tuple[np.ndarray, np.ndarray]]
     perm_rows: np.ndarray
+    scheme: str = "random genes, stratified by target quantiles"
 
     @property
     def n(self) -> int:

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._checks import is_r_object as _is_r_object
 from ..table import ID_NAMES, DETable, _key
+from .leakage import PROVENANCES, default_provenance
 
 __all__ = ["Prepared", "RobustClipper", "gene_frame", "prepare", "robust_z"]
 
@@ -31,6 +32,13 @@ class Prepared:
     y: pd.Series
     report: list[dict[str, Any]] = field(default_factory=list)
     outliers: pd.DataFrame | None = None
+    #: feature → ``test`` / ``same-samples`` / ``external`` (see :mod:`.leakage`)
+    provenance: dict[str, str] = field(default_factory=dict)
+    #: extra-table prefix → number of samples it shares with the main table (when known)
+    shared_samples: dict[str, int] = field(default_factory=dict)
+    #: per-gene group labels for grouped splits (aligned with X), and what they came from
+    groups: pd.Series | None = None
+    groups_source: str | None = None
 
     def note(self, step: str, column: str | None, n: int | None, detail: str) -> None:
         self.report.append({"step": step, "column": column, "n": n, "detail": detail})
@@ -110,15 +118,52 @@ def gene_frame(obj, label: str) -> pd.DataFrame:
     return df
 
 
-def _extra_items(extra) -> list[tuple[str, Any]]:
+def _extra_items(extra) -> list[tuple[str, Any, str | None]]:
+    """``(prefix, frame, declared provenance or None)`` for each extra table."""
     if extra is None:
         return []
     if isinstance(extra, Mapping):
-        return [(str(k), v) for k, v in extra.items()]
-    if isinstance(extra, pd.DataFrame) or _is_r_object(extra):
-        return [(_default_prefix(extra, 0, 1), extra)]
-    items = list(extra)
-    return [(_default_prefix(e, i, len(items)), e) for i, e in enumerate(items)]
+        items = [(str(k), v) for k, v in extra.items()]
+    elif isinstance(extra, pd.DataFrame) or _is_r_object(extra):
+        items = [(_default_prefix(extra, 0, 1), extra)]
+    else:
+        listed = list(extra)
+        items = [(_default_prefix(e, i, len(listed)), e) for i, e in enumerate(listed)]
+    out = []
+    for prefix, value in items:
+        declared = None
+        if isinstance(value, tuple):
+            if len(value) != 2 or value[1] not in PROVENANCES:
+                msg = (
+                    f"extra table {prefix!r}: give a frame or (frame, provenance) with provenance "
+                    f"one of {list(PROVENANCES)}, not {value[1:]!r}"
+                )
+                raise ValueError(msg)
+            value, declared = value
+        out.append((prefix, value, declared))
+    return out
+
+
+def sample_ids(obj) -> list[str] | None:
+    """The sample IDs a degbridge DE table was computed from (None when unknown)."""
+    design = getattr(obj, "meta", {}).get("design") if isinstance(obj, DETable) else None
+    if isinstance(design, pd.DataFrame) and len(design):
+        return [str(s) for s in design.index]
+    return None
+
+
+def _extra_provenance(prefix: str, frame, declared, base_samples, prep: Prepared) -> str:
+    """Declared, else from the frame (``attrs["provenance"]``, or the samples two degbridge
+    tables share), else ``same-samples``: external must be declared or shown."""
+    if declared is not None:
+        return declared
+    theirs = sample_ids(frame)
+    if base_samples is not None and theirs is not None:
+        shared = len(set(base_samples) & set(theirs))
+        prep.shared_samples[prefix] = shared
+        return "same-samples" if shared else "external"
+    attr = getattr(frame, "attrs", {}).get("provenance")
+    return attr if attr in PROVENANCES else "same-samples"
 
 
 def _default_prefix(frame, i: int, n: int) -> str:
@@ -128,10 +173,15 @@ def _default_prefix(frame, i: int, n: int) -> str:
     return "extra" if n == 1 else f"extra{i + 1}"
 
 
-def join_extra(base: pd.DataFrame, extra, prep: Prepared | None = None) -> pd.DataFrame:
-    """Left-join extra per-gene tables by gene ID, columns prefixed ``"<prefix>_"``."""
+def join_extra(
+    base: pd.DataFrame, extra, prep: Prepared | None = None, base_samples=None
+) -> pd.DataFrame:
+    """Left-join extra per-gene tables by gene ID, columns prefixed ``"<prefix>_"``.
+
+    With ``prep``, each joined column's provenance is recorded in ``prep.provenance``.
+    """
     out = base
-    for prefix, frame in _extra_items(extra):
+    for prefix, frame, declared in _extra_items(extra):
         label = f"extra table {prefix!r}"
         df = gene_frame(frame, label)
         matched = int(base.index.isin(df.index).sum())
@@ -149,6 +199,8 @@ def join_extra(base: pd.DataFrame, extra, prep: Prepared | None = None) -> pd.Da
             raise ValueError(msg)
         out = out.join(df, how="left")
         if prep is not None:
+            origin = _extra_provenance(prefix, frame, declared, base_samples, prep)
+            prep.provenance.update(dict.fromkeys(df.columns, origin))
             prep.note(
                 "join extra",
                 prefix,
@@ -175,6 +227,8 @@ def prepare(
     extra,
     outliers: str,
     min_genes: int,
+    provenance: Mapping[str, str] | None = None,
+    cv_groups=None,
 ) -> Prepared:
     """X (features) and y (target) from a DE table and extra per-gene tables.
 
@@ -184,11 +238,16 @@ def prepare(
     """
     prep = Prepared(X=pd.DataFrame(), y=pd.Series(dtype=float))
     frame = gene_frame(table, "table")
+    prep.provenance = {c: default_provenance(c) for c in frame.columns}
     if extra is not None:
-        frame = join_extra(frame, extra, prep)
+        frame = join_extra(frame, extra, prep, base_samples=sample_ids(table))
     numeric = _numeric_columns(frame)
     _check_target(frame, target, numeric)
     frame = _drop_missing_target(frame, target, prep)
+    groups = _resolve_groups(frame, cv_groups, prep)
+    if isinstance(cv_groups, str):
+        frame = frame.drop(columns=cv_groups)
+        numeric = [c for c in numeric if c != cv_groups]
     cols = _feature_columns(frame, target, features, numeric, prep)
     prep.X, prep.y = frame[cols].astype(float), frame[target].astype(float)
     _refuse_infinite(prep.X, prep.y, target)
@@ -196,7 +255,62 @@ def prepare(
     _check_enough(prep, target, min_genes)
     flags = _outlier_report(prep, target)
     _apply_outliers(prep, flags, outliers, min_genes)
+    _set_provenance(prep, provenance)
+    if groups is not None:
+        prep.groups = groups.reindex(prep.X.index)
     return prep
+
+
+def _resolve_groups(frame: pd.DataFrame, cv_groups, prep: Prepared) -> pd.Series | None:
+    """Per-gene group labels from a column name or a gene-indexed Series/mapping.
+
+    Genes without a label form a group each (they can still be split), which is noted.
+    """
+    if cv_groups is None:
+        return None
+    if isinstance(cv_groups, str):
+        if cv_groups not in frame.columns:
+            msg = f"cv_groups={cv_groups!r} is not a column of the table or the extra tables; columns are {list(map(str, frame.columns))}"
+            raise ValueError(msg)
+        labels, source = frame[cv_groups], f"column {cv_groups!r}"
+    elif isinstance(cv_groups, pd.Series | Mapping):
+        labels = pd.Series(cv_groups)
+        labels.index = labels.index.astype(str)
+        labels, source = labels.reindex(frame.index), "cv_groups (per-gene labels)"
+        if labels.notna().sum() == 0:
+            msg = f"cv_groups matches no gene ID (its IDs look like {list(pd.Series(cv_groups).index[:3])})"
+            raise ValueError(msg)
+    else:
+        msg = f"cv_groups must be a column name or a Series of labels indexed by gene ID, not {type(cv_groups).__name__}"
+        raise TypeError(msg)
+    labels = labels.astype(object)
+    missing = labels.isna()
+    if missing.any():
+        labels[missing] = [f"(no group) {g}" for g in labels.index[missing]]
+        prep.note(
+            "cv groups", None, int(missing.sum()), "genes without a group label: one group each"
+        )
+    if labels.nunique() < 2:
+        msg = f"cv_groups has a single group ({labels.iloc[0]!r}): grouped splits need several"
+        raise ValueError(msg)
+    prep.groups_source = source
+    return labels.astype(str)
+
+
+def _set_provenance(prep: Prepared, declared: Mapping[str, str] | None) -> None:
+    """Keep the provenance of the features used; apply the user's declarations."""
+    declared = dict(declared or {})
+    unknown = [c for c in declared if c not in prep.X.columns]
+    if unknown:
+        msg = f"provenance names {unknown}, which are not features; features are {list(prep.X.columns)}"
+        raise ValueError(msg)
+    bad = {c: v for c, v in declared.items() if v not in PROVENANCES}
+    if bad:
+        msg = f"provenance values must be one of {list(PROVENANCES)}, not {bad}"
+        raise ValueError(msg)
+    prep.provenance = {
+        c: declared.get(c, prep.provenance.get(c, "same-samples")) for c in prep.X.columns
+    }
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:

@@ -89,6 +89,8 @@ class Comparison:
         Every model's pipeline refitted on the training genes.
     params
         The arguments, the split and versions.
+    extra
+        The extra tables given to :func:`~degbridge.compare` (reused by :meth:`predict`).
     fitted
         What ``predictions`` is built from (None for a comparison read back from a folder);
         dropped when pickled, once ``predictions`` is built.
@@ -108,6 +110,7 @@ class Comparison:
     models: dict[str, Any]
     params: dict[str, Any]
     fitted: FittedData | None = field(default=None, repr=False)
+    extra: Any = field(default=None, repr=False)
 
     @cached_property
     def predictions(self) -> pd.DataFrame | None:
@@ -154,27 +157,83 @@ class Comparison:
             f"features={len(self.features)}, models={len(lb)}, best={self.best.name!r})\n{head}"
         )
 
+    @property
+    def honest_score(self) -> pd.Series | None:
+        """The best model's score on the most honest feature set that has features.
+
+        External features only, else without flagged features, else all features (see
+        ``leakage_scores``). None when the audit was skipped (``leakage="keep"``).
+        """
+        scores = self.leakage_scores
+        if scores is None or not len(scores) or "honest" not in scores.columns:
+            return None
+        row = scores[scores["honest"].astype(bool)]
+        return row.iloc[0] if len(row) else None
+
     def summary(self) -> str:
-        """A few lines: best model, its scores, leakage."""
+        """A few lines: the most honest score first, then the best model, then leakage."""
         lb = self.leaderboard.set_index("model")
         row = lb.loc[self.best.name]
         lines = [
             f"target {self.target!r}: {self.params['n_genes']} genes, {len(self.features)} features, "
-            f"{len(lb)} models",
-            f"best: {self.best.name} (selected on {self.best.selected_on}) "
-            f"CV R² {row['cv_r2_mean']:.3f} ± {row['cv_r2_sd']:.3f}, test R² {row['test_r2']:.3f}",
+            f"{len(lb)} models; split: {self.params.get('split', 'random genes')}",
         ]
+        honest = self.honest_score
+        if honest is not None:
+            key, label = (
+                ("cv_r2_mean", "CV R²")
+                if np.isfinite(honest["cv_r2_mean"])
+                else ("test_r2", "test R²")
+            )
+            lines.append(
+                f"most honest score ({honest.name}, {int(honest['n_features'])} features): "
+                f"{label} {honest[key]:.3f} with {self.best.name}"
+            )
+        lines.append(
+            f"best: {self.best.name} (selected on {self.best.selected_on}) "
+            f"CV R² {row['cv_r2_mean']:.3f} ± {row['cv_r2_sd']:.3f}, test R² {row['test_r2']:.3f}"
+            + (" (all features)" if honest is not None else "")
+        )
         flagged = list(self.leakage.index[self.leakage["flagged"]]) if len(self.leakage) else []
         if flagged:
             lines.append(f"leakage: {flagged} flagged ({self.params['leakage']})")
-            if self.leakage_scores is not None and len(self.leakage_scores):
-                ls = self.leakage_scores
-                lines.append(
-                    "  best model without them: CV R² "
-                    f"{ls.loc['without flagged features', 'cv_r2_mean']:.3f} "
-                    f"(with: {ls.loc['with flagged features', 'cv_r2_mean']:.3f})"
-                )
+        scores = self.leakage_scores
+        if scores is not None and len(scores) > 1:
+            parts = []
+            for label, r in scores.iterrows():
+                value = r["cv_r2_mean"] if np.isfinite(r["cv_r2_mean"]) else r["test_r2"]
+                shown = f"{value:.3f}" if np.isfinite(value) else "n/a (no features)"
+                parts.append(f"{label}: {shown}")
+            lines.append("  scores: " + "; ".join(parts))
         return "\n".join(lines)
+
+    def predict(self, other, *, target: str | None = None, extra=None):
+        """Apply the best model to another table's genes and score it there.
+
+        Fit on one study (or contrast), predict another: the other table's ``target``
+        (default: this comparison's) is compared with the model's predictions for the genes
+        both tables share, beside two baselines — this table's own target used as the
+        prediction, and the training mean — for all shared genes and for the shared genes
+        the model never saw.
+
+        Parameters
+        ----------
+        other
+            A DE table (DETable, DataFrame indexed by gene ID).
+        target
+            The other table's column to predict; default this comparison's target.
+        extra
+            Feature tables for the other table's genes; default the ones this comparison
+            was given (annotation features, for instance, apply to any study).
+
+        Returns
+        -------
+        :class:`~degbridge.comparison.transfer.Transfer` (``scores``, ``predictions``,
+        ``overlap``, ``summary()``).
+        """
+        from .transfer import transfer
+
+        return transfer(self, other, target=target, extra=extra)
 
     def to_r(self):
         """A named R list of data.frames (leaderboard, predictions, importances, leakage, params)."""
@@ -189,11 +248,16 @@ class Comparison:
         store_comparison(adata, self, key=key)
         return adata
 
-    def write(self, folder, *, report: bool = True, table=None):
-        """Write TSVs (and report.html, and the DE table when given) into a folder, atomically."""
+    def write(self, folder, *, report: bool = True, table=None, overwrite: bool = False):
+        """Write TSVs (and report.html, and the DE table when given) into a folder, atomically.
+
+        ``folder`` must be new, empty or written by degbridge before; ``overwrite=True`` allows
+        another existing folder (only files of the written names are replaced). See
+        :func:`degbridge.handback.write_comparison`.
+        """
         from ..handback import write_comparison
 
-        return write_comparison(self, folder, report=report, table=table)
+        return write_comparison(self, folder, report=report, table=table, overwrite=overwrite)
 
     def report(self, path, *, table=None):
         """Write the HTML report to ``path``."""

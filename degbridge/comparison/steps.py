@@ -25,11 +25,13 @@ __all__ = [
     "assemble",
     "audit_leakage",
     "collate",
+    "feature_set_scores",
+    "feature_sets",
     "metrics",
     "pipeline",
     "select",
     "split_genes",
-    "without_flagged",
+    "warn_shared_samples",
 ]
 
 METRICS = ("r2", "mse", "rmse", "mae")
@@ -39,9 +41,26 @@ METRICS = ("r2", "mse", "rmse", "mae")
 
 
 def split_genes(
-    y: pd.Series, genes, *, test_size: float, cv: int | None, random_state, perm_max_samples
+    y: pd.Series,
+    genes,
+    *,
+    test_size: float,
+    cv: int | None,
+    random_state,
+    perm_max_samples,
+    groups: pd.Series | None = None,
+    groups_source: str | None = None,
 ) -> Split:
-    """Training/test genes stratified by target quantiles, and CV folds of the training genes."""
+    """Training/test genes stratified by target quantiles, and CV folds of the training genes.
+
+    With ``groups`` (one label per gene), no group is split: the test genes are whole groups
+    (``GroupShuffleSplit``) and so are the folds (``GroupKFold``, shuffled).
+    """
+    if groups is not None:
+        return _grouped_split(
+            y, genes, groups, groups_source, test_size=test_size, cv=cv,
+            random_state=random_state, perm_max_samples=perm_max_samples,
+        )  # fmt: skip
     from sklearn.model_selection import train_test_split
 
     yv = y.to_numpy(dtype=float)
@@ -62,6 +81,40 @@ def split_genes(
     folds = _folds(y.to_numpy()[train_idx], cv, random_state) if cv else []
     perm_rows = _perm_rows(test_idx, perm_max_samples, random_state)
     return Split(np.asarray(genes), yv, train_idx, test_idx, folds, perm_rows)
+
+
+def _grouped_split(
+    y, genes, groups, source, *, test_size, cv, random_state, perm_max_samples
+) -> Split:
+    from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+
+    yv = y.to_numpy(dtype=float)
+    labels = groups.to_numpy()
+    n_groups = len(np.unique(labels))
+    if n_groups < (cv or 1) + 1:
+        msg = (
+            f"cv_groups has {n_groups} groups: too few for a grouped test split and "
+            f"{cv or 0} folds (need at least {(cv or 1) + 1})"
+        )
+        raise ValueError(msg)
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+    train_idx, test_idx = next(splitter.split(np.zeros(len(yv)), groups=labels))
+    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    if cv:
+        train_groups = labels[train_idx]
+        if len(np.unique(train_groups)) < cv:
+            msg = (
+                f"the training genes hold {len(np.unique(train_groups))} groups, fewer than cv={cv}"
+            )
+            raise ValueError(msg)
+        kfold = GroupKFold(n_splits=cv, shuffle=True, random_state=random_state)
+        folds = list(kfold.split(np.zeros(len(train_idx)), groups=train_groups))
+    perm_rows = _perm_rows(test_idx, perm_max_samples, random_state)
+    scheme = f"grouped by {source} ({n_groups} groups): GroupShuffleSplit test genes" + (
+        f", GroupKFold({cv}) folds" if cv else ""
+    )
+    return Split(np.asarray(genes), yv, train_idx, test_idx, folds, perm_rows, scheme)
 
 
 def _strata(y: np.ndarray, n_bins: int, min_count: int) -> np.ndarray | None:
@@ -249,40 +302,80 @@ def select(board: pd.DataFrame, cv: int | None) -> tuple[pd.DataFrame, str]:
 # -- leakage scores -----------------------------------------------------------------------
 
 
-def without_flagged(
-    runner: FitRunner, template, X: pd.DataFrame, flagged: list[str], board: pd.DataFrame, best: str
-) -> pd.DataFrame:
-    """The best model's CV and test scores with and without the flagged features.
+#: The feature sets scored by :func:`feature_set_scores`, from the least to the most honest.
+ALL, WITHOUT_FLAGGED, EXTERNAL = (
+    "all features",
+    "without flagged features",
+    "external features only",
+)
 
-    The refits without them go through the comparison's own ``runner``, so they are parallel
-    and limited in time in the same way.
+
+def feature_sets(
+    features: list[str], flagged: list[str], provenance: dict[str, str]
+) -> dict[str, list[str]]:
+    """All features; without the flagged ones; the external ones only (never flagged ones)."""
+    return {
+        ALL: list(features),
+        WITHOUT_FLAGGED: [c for c in features if c not in flagged],
+        EXTERNAL: [c for c in features if provenance.get(c) == "external" and c not in flagged],
+    }
+
+
+def feature_set_scores(
+    runner: FitRunner, template, X: pd.DataFrame, sets: dict[str, list[str]], board, best: str
+) -> pd.DataFrame:
+    """The best model's CV and test scores on each feature set, and which one leads.
+
+    ``all features`` is read off the leaderboard; the other sets are refitted through the
+    comparison's own ``runner`` (parallel and time-limited in the same way). A set without
+    features has no score. ``honest`` marks the most honest set that has a score: external
+    features only, else without flagged features, else all features.
     """
     row = board.set_index("model").loc[best]
-    with_scores = {
-        "n_features": X.shape[1],
-        "cv_r2_mean": row.get("cv_r2_mean", np.nan),
-        "cv_r2_sd": row.get("cv_r2_sd", np.nan),
-        "test_r2": row["test_r2"],
-    }
-    rest = [c for c in X.columns if c not in flagged]
-    without: dict[str, Any] = {
-        "n_features": len(rest),
-        "cv_r2_mean": np.nan,
-        "cv_r2_sd": np.nan,
-        "test_r2": np.nan,
-    }
-    if rest:
-        Xr = X[rest].to_numpy(dtype=float)
-        results = runner.run({best: template}, Xr, permutation_repeats=0, progress=False)
-        sub_row = collate(results, runner.split)[0].iloc[0]
-        if sub_row["status"] == "ok":
-            for key in ("cv_r2_mean", "cv_r2_sd", "test_r2"):
-                without[key] = sub_row.get(key, np.nan)
-    frame = pd.DataFrame(
-        [with_scores, without], index=["with flagged features", "without flagged features"]
-    )
+    rows = []
+    done: dict[tuple[str, ...], dict[str, Any]] = {}
+    for label, cols in sets.items():
+        scores: dict[str, Any] = {"n_features": len(cols), "cv_r2_mean": np.nan,
+                                  "cv_r2_sd": np.nan, "test_r2": np.nan}  # fmt: skip
+        if label == ALL or list(cols) == list(X.columns):
+            scores.update({k: row.get(k, np.nan) for k in ("cv_r2_mean", "cv_r2_sd", "test_r2")})
+        elif cols and tuple(cols) in done:
+            scores.update(done[tuple(cols)])
+        elif cols:
+            results = runner.run(
+                {best: template},
+                X[cols].to_numpy(dtype=float),
+                permutation_repeats=0,
+                progress=False,
+            )
+            sub_row = collate(results, runner.split)[0].iloc[0]
+            if sub_row["status"] == "ok":
+                got = {k: sub_row.get(k, np.nan) for k in ("cv_r2_mean", "cv_r2_sd", "test_r2")}
+                scores.update(got)
+                done[tuple(cols)] = got
+        rows.append({"feature_set": label, **scores, "features": ", ".join(cols)})
+    frame = pd.DataFrame(rows).set_index("feature_set")
+    frame.index.name = None
     frame.insert(0, "model", best)
+    key = "cv_r2_mean" if frame["cv_r2_mean"].notna().any() else "test_r2"
+    scored = [lab for lab in (EXTERNAL, WITHOUT_FLAGGED, ALL) if np.isfinite(frame.loc[lab, key])]
+    frame["honest"] = frame.index == (scored[0] if scored else ALL)
     return frame
+
+
+def warn_shared_samples(shared: dict[str, int]) -> None:
+    """Say when an extra DE table was computed from some of the table's own samples."""
+    for prefix, n in shared.items():
+        if n:
+            warnings.warn(
+                f"extra table {prefix!r} was computed from {n} of the same samples as the table: "
+                "the two tests share those samples' noise (a shared reference group makes two "
+                "contrasts agree more than their biology does), so its features count as "
+                "same-samples. For an honest estimate, test the contrasts on disjoint reference "
+                "samples (degbridge.split_reference).",
+                DegbridgeWarning,
+                stacklevel=3,
+            )
 
 
 def warn_seed_selection() -> None:
@@ -299,17 +392,16 @@ def warn_leakage(
     target: str, flagged: list[str], best: str, scores: pd.DataFrame | None, leakage: str, cv
 ) -> None:
     """Say which features leak and what they add (warns at the caller of ``compare``)."""
-    if scores is None:
-        if leakage == "drop" and flagged:
-            text = (
-                f"target {target!r}: dropped {flagged}, transforms of the target from the same test"
-            )
-            warnings.warn(text, LeakageWarning, stacklevel=3)
+    if not flagged:
+        return
+    if leakage == "drop" or scores is None:
+        text = f"target {target!r}: dropped {flagged}, transforms of the target from the same test"
+        warnings.warn(text, LeakageWarning, stacklevel=3)
         return
     key = "cv_r2_mean" if cv else "test_r2"
     label = "CV R²" if cv else "test R²"
-    w = scores.loc["with flagged features", key]
-    wo = scores.loc["without flagged features", key]
+    w = scores.loc[ALL, key]
+    wo = scores.loc[WITHOUT_FLAGGED, key]
     wo_text = f"{wo:.3f}" if np.isfinite(wo) else "n/a (no other features)"
     warnings.warn(
         f"target {target!r}: features {flagged} are transforms of the target (same test) or "

@@ -86,11 +86,20 @@ def test_flag_reports_scores_without_flagged_features(real):
         )
     assert len([w for w in rec if issubclass(w.category, LeakageWarning)]) == 1  # warned once
     scores = res.leakage_scores
-    assert list(scores.index) == ["with flagged features", "without flagged features"]
-    with_, without = scores["cv_r2_mean"]
+    assert list(scores.index) == [
+        "all features",
+        "without flagged features",
+        "external features only",
+    ]
+    with_, without, external = scores["cv_r2_mean"]
+    # no feature of a limma table is external: no score, so "without flagged" leads
+    assert scores.loc["external features only", "n_features"] == 0 and np.isnan(external)
+    assert list(scores.index[scores["honest"]]) == ["without flagged features"]
+    assert res.honest_score.name == "without flagged features"
     assert with_ > 0.9  # measured 0.94 on these 1,892 genes
     assert without < with_ - 0.2
     assert scores.loc["without flagged features", "n_features"] == 3  # logFC, AveExpr, random
+    assert "most honest score (without flagged features, 3 features)" in res.summary()
     assert set(res.features) == {"logFC", "AveExpr", "t", "P.Value", "adj.P.Val", "random"}
     assert (res.leakage.loc[["t", "P.Value", "adj.P.Val"], "action"] == "kept, flagged").all()
 
@@ -122,4 +131,4 @@ def test_keep_skips_the_audit(real):
             progress=False,
             permutation_repeats=0,
         )
-    assert res.leakage.empty and res.leakage_scores is None
+    assert res.leakage.empty and res.leakage_scores is None and res.honest_score is None
