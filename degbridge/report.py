@@ -201,13 +201,24 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
     return section
 
 
+def gene_labels(table: pd.DataFrame) -> list[str]:
+    """Gene symbols where the table carries them (a ``symbol`` column, e.g. joined from
+    :func:`degbridge.gene_annotation`), else the gene IDs."""
+    ids = [str(g) for g in table.index]
+    col = next((c for c in table.columns if str(c).lower() in ("symbol", "gene.symbol")), None)
+    if col is None:
+        return ids
+    return [str(s) if isinstance(s, str) and s.strip() else g for s, g in zip(table[col], ids)]
+
+
 def _label_top(ax, table, x, y, k: int = 5) -> None:
     """Label the k most significant genes in a column beside the plot area, one row each."""
     order = np.argsort(-np.nan_to_num(y))[:k]
     order = order[np.argsort(-y[order])]  # top to bottom
+    names = gene_labels(table)
     for rank, i in enumerate(order):
         ax.annotate(
-            _literal(table.index[i], 18), (x[i], y[i]), xycoords="data",
+            _literal(names[i], 18), (x[i], y[i]), xycoords="data",
             xytext=(1.02, 0.98 - 0.07 * rank), textcoords="axes fraction", fontsize=6.5,
             va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#52606d"},
         )  # fmt: skip
@@ -257,6 +268,8 @@ def _comparison_section(res) -> dict:
         "cv_text": cv_text,
         "test_r2": f"{row['test_r2']:.3f}",
         "leakage": _leakage_block(res),
+        "scores": _scores_block(res),
+        "split": str(params.get("split", "")),
         "leaderboard": _table(lb[[c for c in cols if c in lb.columns]], best_model=best),
         "figs": [f for f in figs if f],
         "preprocessing": _table(res.preprocessing),
@@ -271,26 +284,50 @@ def _comparison_section(res) -> dict:
     }
 
 
+#: What each of the three scores means, in plain words (shown in the report).
+SCORE_MEANING = {
+    "all features": "every feature, including outputs of the same test and summaries of the same samples",
+    "without flagged features": "without the features the audit flagged as transforms or reconstructions of the target",
+    "external features only": "only features known without these samples (annotation, other studies): the answer to 'can this be predicted beforehand?'",
+}
+
+
+def _scores_block(res) -> dict | None:
+    """The three scores (all / without flagged / external only), the most honest first."""
+    scores = res.leakage_scores
+    honest = res.honest_score
+    if scores is None or honest is None:
+        return None
+    key = "cv_r2_mean" if np.isfinite(honest["cv_r2_mean"]) else "test_r2"
+    label = "CV R²" if key == "cv_r2_mean" else "test R²"
+    rows = []
+    for name, row in scores.iterrows():
+        value = row[key]
+        rows.append({
+            "set": str(name), "n": str(int(row["n_features"])),
+            "score": f"{value:.3f}" if np.isfinite(value) else "n/a (no features)",
+            "meaning": SCORE_MEANING.get(str(name), ""), "honest": bool(row["honest"]),
+        })  # fmt: skip
+    return {
+        "label": label,
+        "lead_set": str(honest.name),
+        "lead_score": f"{honest[key]:.3f}",
+        "lead_n": str(int(honest["n_features"])),
+        "rows": rows,
+        "model": str(res.best.name),
+    }
+
+
 def _leakage_block(res) -> dict | None:
     leak = res.leakage
     if leak is None or len(leak) == 0:
         return None
     flagged = [str(f) for f in leak.index[leak["flagged"]]]
-    scores_text = ""
-    scores = res.leakage_scores
-    if flagged and scores is not None and len(scores):
-        w = scores.loc["with flagged features"]
-        wo = scores.loc["without flagged features"]
-        scores_text = (
-            f"The best model reaches CV R² {w['cv_r2_mean']:.3f} (test {w['test_r2']:.3f}) with them and "
-            f"{wo['cv_r2_mean']:.3f} (test {wo['test_r2']:.3f}) without."
-        )
-    cols = ["relation", "spearman", "tree_r2", "pair", "pair_r2", "flagged", "action"]
+    cols = ["provenance", "relation", "spearman", "abs_spearman", "monotone_r2", "tree_r2",
+            "pair", "pair_form", "pair_r2", "flagged", "action"]  # fmt: skip
     return {
         "flagged": flagged,
-        "scores_text": scores_text,
         "table": _table(leak[[c for c in cols if c in leak.columns]], index=True),
-        "scores": _table(scores, index=True) if scores is not None else None,
     }
 
 

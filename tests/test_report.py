@@ -256,3 +256,31 @@ def test_figure_text_is_literal(text):
 
     assert np.array_equal(draw(shown), draw(expected, parse_math=False))
     assert len(expected) <= 40
+
+
+def test_report_leads_with_the_most_honest_score(tmp_path):
+    from degbridge.report import gene_labels
+
+    rng = np.random.default_rng(0)
+    n = 300
+    ext = pd.DataFrame({"length": rng.normal(size=n)}, index=[f"ENSG{i:011d}" for i in range(n)])
+    logfc = 0.8 * ext["length"] + rng.normal(0, 0.6, n)
+    table = pd.DataFrame(
+        {"logFC": logfc, "AveExpr": rng.normal(6, 1, n), "t": logfc / 0.3,
+         "P.Value": rng.uniform(size=n), "symbol": [f"SYM{i}" if i % 3 else "" for i in range(n)]},
+        index=ext.index,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", degbridge.LeakageWarning)
+        res = compare(table, target="logFC", extra={"ann": (ext, "external")}, models=["linear"],
+                      cv=3, progress=False, permutation_repeats=0)  # fmt: skip
+    path = tmp_path / "r.html"
+    write_report(path, comparison=res, table=degbridge.read_table(table))
+    page = path.read_text()
+    lead = page.index("Most honest score (external features only, 1 features)")
+    assert lead < page.index("Leakage audit") < page.index("Leaderboard")
+    expected = f"{res.honest_score['cv_r2_mean']:.3f}"
+    assert f"CV R² {expected}</b>" in page
+    # symbols label genes when the table carries them; IDs where the symbol is empty
+    labels = gene_labels(table)
+    assert labels[1] == "SYM1" and labels[0] == "ENSG00000000000"
