@@ -1,8 +1,10 @@
 """The ``degbridge`` command: limma, compare, run, report, demo.
 
 Errors print one line (``degbridge: error: ...``) and exit with status 1 (2 for usage
-errors); ``--debug`` shows the traceback. Every output is written atomically: an error or
-Ctrl-C leaves no half-written file or folder.
+errors); ``--debug`` shows the traceback. Every output follows the output contract of
+:mod:`degbridge._io`: written atomically (an error or Ctrl-C, exit status 130, leaves no
+half-written file or folder), never onto an input file, and a results folder is new, empty or
+one degbridge wrote (``--force`` to write into another one; its other files are kept).
 """
 
 from __future__ import annotations
@@ -188,8 +190,20 @@ def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "l
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+FORCE_HELP = (
+    "write into an existing output folder that degbridge did not write (files of the names it "
+    "writes are replaced, all others are kept); without it such a folder is refused"
+)
+
+
 def _add_results_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", required=True, help="results folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="results folder: new, empty, or written by degbridge before",
+    )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument(
         "--report", metavar="HTML", help="write the report here instead of OUTPUT/report.html"
     )
@@ -290,18 +304,28 @@ def _compare_from_args(args, table):
 
 
 def cmd_limma(args) -> int:
-    from ._io import atomic_dir
+    from ._io import check_results_dir, results_dir
     from .limma import DEResults
 
-    result = _run_limma_from_args(args)
     out = Path(args.output)
+    if args.contrast is not None and len(args.contrast) > 1:
+        check_results_dir(out, overwrite=args.force)  # fail before the R run, not after
+    result = _run_limma_from_args(args)
     if isinstance(result, DEResults):
-        with atomic_dir(out) as tmp:
+        files = contrast_file_names(list(result), ftest=result.ftest is not None)
+        with results_dir(out, overwrite=args.force) as tmp:
             for name, tab in result.items():
-                tab.write(tmp / f"{_safe_name(name)}.tsv")
+                tab.write(tmp / files[name])
             if result.ftest is not None:
                 result.ftest.write(tmp / "F.tsv")
-        _say(args, f"wrote {len(result)} tables and the F-test to {out}/")
+            mapping = pd.DataFrame({"contrast": list(files), "file": list(files.values())})
+            if result.ftest is not None:
+                mapping.loc[len(mapping)] = ["(F-test of all contrasts)", "F.tsv"]
+            mapping.to_csv(tmp / "contrasts.tsv", sep="\t", index=False, lineterminator="\n")
+        _say(
+            args,
+            f"wrote {len(result)} tables and the F-test to {out}/ (contrasts.tsv: which is which)",
+        )
         first = next(iter(result.values()))
     else:
         result.write(out)
@@ -312,12 +336,37 @@ def cmd_limma(args) -> int:
 
 
 def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.+-]+", "_", name).strip("_") or "contrast"
+    return re.sub(r"[^\w.+-]+", "_", name).strip("_.") or "contrast"
+
+
+#: File stems the limma folder uses itself (compared case-insensitively: macOS, Windows).
+_RESERVED_STEMS = {"f", "contrasts"}
+
+
+def contrast_file_names(names: list[str], *, ftest: bool = True) -> dict[str, str]:
+    """One distinct ``.tsv`` file name per contrast: sanitised, then ``_2``, ``_3``... on a clash.
+
+    Two contrasts that sanitise to the same name (``A/2 - B`` and ``A*2 - B``), names differing
+    only in case, and the folder's own files (``F.tsv``, ``contrasts.tsv``) never share a file.
+    """
+    taken = set(_RESERVED_STEMS if ftest else {"contrasts"})
+    files = {}
+    for name in names:
+        stem = _safe_name(name)
+        candidate, k = stem, 1
+        while candidate.casefold() in taken:
+            k += 1
+            candidate = f"{stem}_{k}"
+        taken.add(candidate.casefold())
+        files[name] = f"{candidate}.tsv"
+    return files
 
 
 def cmd_compare(args) -> int:
+    from ._io import check_results_dir
     from .table import read_table
 
+    check_results_dir(args.output, overwrite=args.force)
     table = read_table(args.table)
     res = _compare_from_args(args, table)
     _write_results(args, res, table)
@@ -327,7 +376,7 @@ def cmd_compare(args) -> int:
 def _write_results(args, res, table) -> None:
     out = Path(args.output)
     report = not getattr(args, "no_report", False)
-    res.write(out, report=report and args.report is None, table=table)
+    res.write(out, report=report and args.report is None, table=table, overwrite=args.force)
     if report and args.report is not None:
         from .report import write_report
 
@@ -338,8 +387,10 @@ def _write_results(args, res, table) -> None:
 
 
 def cmd_run(args) -> int:
+    from ._io import check_results_dir
     from .limma import DEResults
 
+    check_results_dir(args.output, overwrite=args.force)
     table = _run_limma_from_args(args)
     if isinstance(table, DEResults):
         raise CLIError("degbridge run compares one contrast; give a single --coef or --contrast")
@@ -349,11 +400,16 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from ._io import check_not_input
     from .handback import load_comparison
     from .report import write_report
 
-    res, table = load_comparison(args.folder)
     out = Path(args.output) if args.output else Path(args.folder) / "report.html"
+    folder = Path(args.folder)
+    if folder.is_dir():
+        inputs = [p for p in folder.iterdir() if p.name != "report.html" and p.is_file()]
+        check_not_input(out, inputs)
+    res, table = load_comparison(args.folder)
     write_report(out, comparison=res, table=table)
     _say(args, f"wrote {out}")
     print(out)
@@ -361,12 +417,13 @@ def cmd_report(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ._io import atomic_dir
+    from ._io import check_results_dir, results_dir
     from .comparison import compare
     from .features import expression_features
     from .limma import run_limma
     from .report import write_report
 
+    check_results_dir(args.output, overwrite=args.force)
     started = time.perf_counter()
     if args.dataset == "airway":
         from .datasets import airway
@@ -414,7 +471,7 @@ def cmd_demo(args) -> int:
             _say(args, f"  note: {w.message}")
         results.append(res)
     out = Path(args.output)
-    with atomic_dir(out) as tmp:
+    with results_dir(out, overwrite=args.force) as tmp:
         table.write(tmp / "de_table.tsv")
         for res in results:
             res.write(tmp / f"compare_{res.target}", report=False, table=None)
@@ -462,8 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="output table (.tsv/.csv[.gz]); a folder for several contrasts",
+        help="output table (.tsv/.csv[.gz]); a folder for several contrasts (one table each, "
+        "F.tsv, and contrasts.tsv mapping each contrast to its file)",
     )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_limma)
 
     p = sub.add_parser(
@@ -513,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", default="degbridge-demo", help="output folder (default degbridge-demo)"
     )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument(
         "--dataset",
         choices=["airway", "all"],
@@ -548,9 +608,26 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"{PROG}: warning: {text}", file=sys.stderr if file is None else file)
 
 
+def _inputs(args) -> list[str]:
+    """The files a command reads: no output may be one of them."""
+    names = [getattr(args, key, None) for key in ("matrix", "samples", "table")]
+    return [n for n in names + list(getattr(args, "extra", None) or []) if n is not None]
+
+
+def _run_command(args) -> int:
+    from ._io import check_not_input, protect_inputs
+
+    inputs = _inputs(args)
+    for out in (getattr(args, "output", None), getattr(args, "report", None)):
+        if out is not None:
+            check_not_input(out, inputs)
+    with protect_inputs(inputs):
+        return args.func(args)
+
+
 def _dispatch(args) -> int:
     try:
-        return args.func(args)
+        return _run_command(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial output was written", file=sys.stderr)
         return 130

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_dir
+from ._io import results_dir
 
 __all__ = ["comparison_tables", "load_comparison", "to_r", "write_comparison"]
 
@@ -110,14 +110,38 @@ def _json_default(value):
     return str(value)
 
 
-def write_comparison(res, folder: str | os.PathLike, *, report: bool = True, table=None) -> Path:
+def write_comparison(
+    res, folder: str | os.PathLike, *, report: bool = True, table=None, overwrite: bool = False
+) -> Path:
     """Write the comparison's tables as TSV (plus params.json and report.html), atomically.
 
-    The folder is built under a temporary name and renamed into place when complete: an
-    interrupted write leaves the previous folder (or none), never a partial one.
+    Parameters
+    ----------
+    res
+        The :class:`~degbridge.Comparison`.
+    folder
+        The results folder: new, empty, or one degbridge wrote before (it holds
+        ``.degbridge-manifest.json``); see :func:`degbridge._io.results_dir`.
+    report
+        Also write ``report.html``.
+    table
+        The DE table, written as ``de_table.tsv`` when given.
+    overwrite
+        Allow writing into an existing non-empty folder that degbridge did not write. Even then
+        only files with the names written here are replaced; other files are kept.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+
+    Notes
+    -----
+    Everything is written into a staging folder first; nothing reaches ``folder`` unless the
+    whole write succeeded, and an interrupted write leaves the previous files (or none).
     """
     folder = Path(folder)
-    with atomic_dir(folder) as tmp:
+    with results_dir(folder, overwrite=overwrite) as tmp:
         for name, frame in comparison_tables(res).items():
             keep_index = name in ("predictions", "leakage", "leakage_scores")
             frame.to_csv(
@@ -177,7 +201,6 @@ def load_comparison(folder: str | os.PathLike):
         features=params["features"],
         leaderboard=tsv("leaderboard"),
         best=BestModel(best_name, None, selected_on),
-        predictions=tsv("predictions", index=True),
         importances=tsv("importances"),
         leakage=leakage if leakage is not None else pd.DataFrame(),
         leakage_scores=tsv("leakage_scores", index=True),
@@ -188,5 +211,8 @@ def load_comparison(folder: str | os.PathLike):
         models={},
         params=params,
     )
+    # predictions is computed from the fitted models, which a folder does not hold: set the
+    # stored table as that (cached) property's value
+    res.__dict__["predictions"] = tsv("predictions", index=True)
     table = read_table(folder / "de_table.tsv") if (folder / "de_table.tsv").is_file() else None
     return res, table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -79,7 +80,15 @@ def test_limma_several_contrasts_folder(small_counts, tmp_path):
                   "--contrast", "N61311 - N052611", "--contrast", "N080611 - N052611", "-o", tmp_path / "tables", "-q")  # fmt: skip
     assert out.returncode == 0, out.stderr
     names = sorted(p.name for p in (tmp_path / "tables").iterdir())
-    assert names == ["F.tsv", "N080611_-_N052611.tsv", "N61311_-_N052611.tsv"]
+    assert names == [
+        ".degbridge-manifest.json",
+        "F.tsv",
+        "N080611_-_N052611.tsv",
+        "N61311_-_N052611.tsv",
+        "contrasts.tsv",
+    ]
+    mapping = pd.read_csv(tmp_path / "tables" / "contrasts.tsv", sep="\t")
+    assert mapping["file"].tolist() == ["N61311_-_N052611.tsv", "N080611_-_N052611.tsv", "F.tsv"]
 
 
 def test_compare_command_writes_results(tmp_path):
@@ -90,8 +99,10 @@ def test_compare_command_writes_results(tmp_path):
     assert files == sorted([
         "leaderboard.tsv", "predictions.tsv", "importances.tsv", "leakage.tsv", "leakage_scores.tsv",
         "preprocessing.tsv", "outliers.tsv", "cv_scores.tsv", "params.json", "best_model.txt",
-        "de_table.tsv", "report.html",
+        "de_table.tsv", "report.html", ".degbridge-manifest.json",
     ])  # fmt: skip
+    manifest = json.loads((tmp_path / "res" / ".degbridge-manifest.json").read_text())
+    assert sorted(manifest["files"]) == sorted(f for f in files if not f.startswith("."))
     assert "best:" in out.stdout
     assert "degbridge: warning: target 'B'" in out.stderr  # the leakage warning, one line
     board = pd.read_csv(tmp_path / "res" / "leaderboard.tsv", sep="\t")

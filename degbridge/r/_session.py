@@ -230,18 +230,69 @@ def _environment_kept(name: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[list[bool]]:
+    """Turn Ctrl-C during an R call into a KeyboardInterrupt raised after R returns.
+
+    rpy2 lets R call back into Python while it computes (``R_ProcessEvents``, console
+    output). Python runs a pending SIGINT handler inside such a callback, where a
+    KeyboardInterrupt cannot propagate: cffi prints "Exception ignored from cffi callback" and
+    the run goes on as if nothing happened. Around the R call this installs a handler that
+    only records the interrupt and tells R (``R_interrupts_pending``, which R checks at its
+    next ``R_CheckUserInterrupt``) to stop; once R has returned, the interrupt is delivered
+    to the previous handler (``KeyboardInterrupt`` by default). Only in the main thread
+    (the only one that receives signals), and only when Python handles SIGINT.
+    """
+    import signal
+
+    flag: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN, SIG_DFL or set outside Python: leave it alone
+        yield flag
+        return
+    from rpy2.rinterface_lib import openrlib
+
+    def record(signum, frame):
+        flag.append(True)
+        with contextlib.suppress(Exception):
+            openrlib.rlib.R_interrupts_pending = 1
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if flag:
+            with contextlib.suppress(Exception):
+                openrlib.rlib.R_interrupts_pending = 0  # not carried into the next R call
+    if flag:
+        previous(signal.SIGINT, None)
+
+
 def call(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call one of degbridge's R functions under the R lock; R errors become RError."""
+    """Call one of degbridge's R functions under the R lock; R errors become RError.
+
+    Ctrl-C during the call stops R and raises KeyboardInterrupt once R has returned.
+    """
     with R_LOCK:
         s = session()
         from rpy2.rinterface_lib.embedded import RRuntimeError
 
         fn = s.fn(name)
-        with _captured_console() as console:
+        interrupted = False
+        with _interruptible() as flag, _captured_console() as console:
             try:
                 return fn(*args, **kwargs)
             except RRuntimeError as err:
-                raise RError(_r_error_text(name, str(err) or "".join(console))) from None
+                if flag:  # R stopped because of the interrupt: raised below, not an R error
+                    interrupted = True
+                else:
+                    raise RError(_r_error_text(name, str(err) or "".join(console))) from None
+        if interrupted:  # the previous handler did not raise (a custom one)
+            raise KeyboardInterrupt
 
 
 def _r_error_text(fn: str, text: str) -> str:
