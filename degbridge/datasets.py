@@ -8,7 +8,7 @@ import pandas as pd
 
 from .table import read_matrix
 
-__all__ = ["airway", "all_leukemia"]
+__all__ = ["airway", "all_leukemia", "hsmm"]
 
 
 def airway() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -47,3 +47,40 @@ def all_leukemia() -> tuple[pd.DataFrame, list[str]]:
         cells = [str(c) for c in r.to_numpy(parts["cell"])]
         del parts
     return pd.DataFrame(values, index=pd.Index(genes), columns=samples), cells
+
+
+def hsmm(*, min_cells: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The HSMM single-cell time course (Trapnell et al. 2014), through R.
+
+    Human skeletal muscle myoblasts switched to differentiation medium and sequenced at 0, 24,
+    48 and 72 hours (271 cells, Smart-seq FPKM). Needs R and Debian's
+    ``r-bioc-hsmmsinglecell``.
+
+    Parameters
+    ----------
+    min_cells
+        Keep genes with FPKM ≥ 1 in at least this many cells.
+
+    Returns
+    -------
+    expr
+        log2(FPKM + 1), genes (versioned Ensembl IDs) × cells.
+    cells
+        One row per cell: ``hours`` (0/24/48/72) and ``time`` (``"h0"``... as text).
+    genes
+        ``symbol`` and ``biotype`` per gene.
+    """
+    from . import r
+
+    with r.R_LOCK:
+        parts = r.to_dict(r.call("degbridge_dataset_hsmm", r.scalar(int(min_cells))))
+        genes = [str(g) for g in r.to_numpy(parts["genes"])]
+        cells = [str(s) for s in r.to_numpy(parts["samples"])]
+        values = r.to_numpy(parts["exprs"]).reshape((len(genes), len(cells)), order="F")
+        hours = r.to_numpy(parts["hours"])
+        ann = {k: r.to_numpy(parts[k]) for k in ("symbol", "biotype")}
+        del parts
+    expr = pd.DataFrame(values, index=pd.Index(genes), columns=cells)
+    sheet = pd.DataFrame({"hours": hours.astype(int)}, index=cells)
+    sheet["time"] = [f"h{h}" for h in sheet["hours"]]
+    return expr, sheet, pd.DataFrame(ann, index=pd.Index(genes))

@@ -48,3 +48,22 @@ degbridge_dataset_all <- function() {
   list(exprs = unname(E), genes = rownames(E), samples = colnames(E),
        cell = substr(as.character(env$ALL$BT), 1, 1))
 }
+
+## The HSMM single-cell time course (Trapnell et al. 2014; Debian package
+## r-bioc-hsmmsinglecell): human skeletal myoblasts at 0, 24, 48 and 72 h of differentiation,
+## 271 cells, FPKM. Returned as log2(FPKM + 1) for genes detected (FPKM >= 1) in at least
+## min_cells cells, with each cell's time point and each gene's symbol and biotype.
+degbridge_dataset_hsmm <- function(min_cells = 10) {
+  if (!requireNamespace("HSMMSingleCell", quietly = TRUE))
+    stop("the HSMM data set is not installed (Debian: apt-get install r-bioc-hsmmsinglecell)")
+  env <- new.env()
+  utils::data("HSMM_expr_matrix", "HSMM_sample_sheet", "HSMM_gene_annotation",
+              package = "HSMMSingleCell", envir = env)
+  E <- as.matrix(env$HSMM_expr_matrix)
+  keep <- rowSums(E >= 1) >= min_cells
+  E <- log2(E[keep, , drop = FALSE] + 1)
+  ann <- env$HSMM_gene_annotation[rownames(E), , drop = FALSE]
+  list(exprs = unname(E), genes = rownames(E), samples = colnames(E),
+       hours = as.numeric(as.character(env$HSMM_sample_sheet[colnames(E), "Hours"])),
+       symbol = as.character(ann$gene_short_name), biotype = as.character(ann$biotype))
+}

@@ -30,7 +30,7 @@ logger = logging.getLogger("degbridge.r")
 APT_COMMAND = "apt-get install -y r-base-core r-bioc-limma r-bioc-edger r-cran-statmod"
 R_PACKAGES = {"limma": "r-bioc-limma", "edgeR": "r-bioc-edger", "statmod": "r-cran-statmod"}
 RPY2_SPEC = "rpy2>=3.5.13,<3.6"
-R_FILES = ("bridge.R", "limma_de.R")
+R_FILES = ("bridge.R", "limma_de.R", "annotation.R")
 
 #: One lock for every call into R: rpy2 and R are not thread-safe.
 R_LOCK = threading.RLock()
@@ -304,6 +304,13 @@ def _r_error_text(fn: str, text: str) -> str:
     if m:
         return f"R error in {fn}: {m.group(1)}"
     return f"R error in {fn}: {text}"
+
+
+def package_installed(name: str) -> bool:
+    """Whether the R package ``name`` is installed (without loading it)."""
+    with R_LOCK:
+        ri = session().ri
+        return bool(str(ri.baseenv["system.file"](package=ri.StrSexpVector([name]))[0]))
 
 
 def versions() -> dict[str, str]:
