@@ -416,6 +416,29 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _demo_annotation(args, table) -> dict:
+    """External features (org.Hs.eg.db through R) and symbols for the report's labels.
+
+    The table gains a ``symbol`` column (text: not a feature). Without the annotation package
+    the demo goes on without external features and says how to add them.
+    """
+    from .annotation import annotation_features, gene_annotation
+
+    try:
+        ann = gene_annotation(table.index)
+    except RNotAvailableError as err:
+        _say(args, f"  note: no external features ({err})")
+        return {}
+    a = ann.attrs
+    _say(
+        args,
+        f"gene annotation (org.Hs.eg.db {a['versions'].get('org', '?')}): {a['n_mapped']:,} of "
+        f"{a['n_ids']:,} genes mapped; external features joined as 'ann_*'",
+    )
+    table["symbol"] = ann["symbol"].reindex(table.index).to_numpy()
+    return {"ann": annotation_features(ann)}
+
+
 def cmd_demo(args) -> int:
     from ._io import check_results_dir, results_dir
     from .comparison import compare
@@ -438,6 +461,7 @@ def cmd_demo(args) -> int:
             counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
         )
         feats = expression_features(counts.loc[table.index], groups=samples["dex"])
+        extra = {"expr": feats, **_demo_annotation(args, table)}
         title = "degbridge demo: airway, dexamethasone vs control"
     else:
         from .datasets import all_leukemia
@@ -449,6 +473,7 @@ def cmd_demo(args) -> int:
         expr, cells = all_leukemia()
         table = run_limma(expr, groups=cells, contrast="T - B", method="ls")
         feats = expression_features(expr.loc[table.index], groups=cells)
+        extra = {"expr": feats}  # Affymetrix probe IDs: no chip annotation package in Debian
         title = "degbridge demo: ALL leukemia, T-cell vs B-cell"
     _say(
         args,
@@ -458,13 +483,12 @@ def cmd_demo(args) -> int:
     results = []
     for target in ("logFC", "B"):
         which = "five fast" if args.quick else "13"
-        _say(
-            args, f"comparing {which} models for {target} (expression features joined as 'expr_*')"
-        )
+        joined = " and ".join(f"'{k}_*'" for k in extra)
+        _say(args, f"comparing {which} models for {target} (features joined as {joined})")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegbridgeWarning)
             res = compare(
-                table, target=target, extra={"expr": feats}, models=models, cv=cv, n_jobs=args.n_jobs,
+                table, target=target, extra=extra, models=models, cv=cv, n_jobs=args.n_jobs,
                 random_state=0, progress=not args.quiet,
             )  # fmt: skip
         for w in caught:

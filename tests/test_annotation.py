@@ -119,3 +119,18 @@ def test_few_ids_mapped_warns_with_examples():
     assert msgs and "only 1 of 44 IDs mapped with keytype 'SYMBOL'" in msgs[0]
     assert "'probe_1'" in msgs[0]
     assert out.loc["DUSP1", "entrez"] == "1843"
+
+
+@pytest.mark.r
+def test_r_na_arrives_as_a_quiet_nan():
+    # R's NA_real_ is a signalling NaN: summing it raised numpy's "invalid value" warning
+    # (an error under pytest), e.g. in scikit-learn's finiteness check of annotation features
+    from degbridge import r
+
+    with r.R_LOCK:
+        ri = r.session().ri
+        v = r.to_numpy(ri.FloatSexpVector([1.0, ri.NA_Real]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert np.isnan(np.sum(v))
+    assert v[0] == 1.0

@@ -103,7 +103,13 @@ def to_numpy(vec) -> np.ndarray:
     """An R numeric/integer/logical vector as a numpy array (copied; NA → NaN for numbers)."""
     ri = session().ri
     if isinstance(vec, ri.FloatSexpVector):
-        return np.array(vec.memoryview(), dtype=np.float64, copy=True)
+        out = np.array(vec.memoryview(), dtype=np.float64, copy=True)
+        # R's NA_real_ is a signalling NaN (payload 1954): arithmetic on it raises numpy's
+        # "invalid value" warning, so every NaN becomes numpy's quiet NaN
+        nan = np.isnan(out)
+        if nan.any():
+            out[nan] = np.nan
+        return out
     if isinstance(vec, ri.IntSexpVector):
         return _int_like(vec, np.int64)
     if isinstance(vec, ri.BoolSexpVector):
