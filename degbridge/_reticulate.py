@@ -21,6 +21,7 @@ from .design import (
     design_from_formula,
     design_from_groups,
     design_from_matrix,
+    sample_order,
 )
 from .r._session import r_script_path
 
@@ -44,6 +45,35 @@ def _as_list(value) -> list:
     return [value]
 
 
+def _sample_frame(
+    samples: dict[str, Any] | None, levels: dict[str, Any] | None, rownames, nrow
+) -> pd.DataFrame:
+    """The R sample sheet as a DataFrame: factors as categoricals, R's row names as index.
+
+    Without row names (R's automatic ``1..n``) the index is a ``RangeIndex``: no IDs.
+    """
+    data: dict[str, Any] = {}
+    for name, col in (samples if isinstance(samples, dict) else {}).items():
+        values = _as_list(col)
+        lev = _as_list((levels or {}).get(name))
+        if lev:
+            data[str(name)] = pd.Categorical(
+                [str(v) for v in values], categories=[str(v) for v in lev]
+            )
+        else:
+            data[str(name)] = values
+    if rownames is not None:
+        index: Any = pd.Index([str(r) for r in _as_list(rownames)], dtype=object)
+    else:
+        n = int(nrow) if nrow is not None else len(next(iter(data.values()), []))
+        index = pd.RangeIndex(n)
+    lengths = {name: len(v) for name, v in data.items() if len(v) != len(index)}
+    if lengths:
+        msg = f"sample-sheet columns {lengths} do not have one value per row ({len(index)} rows)"
+        raise ValueError(msg)
+    return pd.DataFrame(data, index=index)
+
+
 def limma_inputs(
     sample_ids,
     samples: dict[str, Any] | None = None,
@@ -53,24 +83,59 @@ def limma_inputs(
     design_matrix=None,
     design_colnames=None,
     contrast=None,
+    sample_rownames=None,
+    samples_nrow=None,
+    match: str = "ids",
 ) -> dict[str, Any]:
-    """Validate and build the design and contrasts for the R helper; numbers out only."""
+    """Validate and build the design and contrasts for the R helper; numbers out only.
+
+    Parameters
+    ----------
+    sample_ids
+        ``colnames(x)``: the matrix's sample names, in matrix order.
+    samples
+        The sample sheet's columns as lists (factors as text, their levels in ``levels``).
+    levels
+        Factor levels by column name (``.groups`` for a factor ``groups``).
+    formula, groups, design_matrix, design_colnames, contrast
+        The design and contrasts, as in :func:`degbridge.run_limma`.
+    sample_rownames
+        The sheet's row names, or ``None`` when they are R's automatic ``1..n``.
+    samples_nrow
+        The sheet's number of rows.
+    match
+        ``"ids"`` (default): rows are matched to samples by ID (row names or an ID column, see
+        :func:`degbridge.design.align_samples`); ``"position"``: a sheet without any IDs is
+        taken in the order of ``colnames(x)``.
+
+    Returns
+    -------
+    A dict of plain lists and numbers: the design (column-major), its shape and column names,
+    the contrasts, and ``order``, the sheet's rows (0-based) in ``colnames(x)`` order (``None``
+    without a sheet).
+    """
     sample_ids = [str(s) for s in _as_list(sample_ids)]
+    if match not in ("ids", "position"):
+        msg = f'match must be "ids" or "position", not {match!r}'
+        raise ValueError(msg)
+    frame = None
+    order = None
+    if samples is not None or sample_rownames is not None:
+        raw = _sample_frame(samples, levels, sample_rownames, samples_nrow)
+        order = sample_order(
+            raw,
+            sample_ids,
+            positional_ok=match == "position",
+            position_hint=(
+                ', or pass match = "position" to take its rows in the order of colnames(x)'
+            ),
+        )
+        frame = raw.iloc[order].copy()
+        frame.index = sample_ids
     if formula is not None:
-        if not samples:
+        if frame is None or frame.shape[1] == 0:
             msg = "a formula design needs a sample table (samples=)"
             raise ValueError(msg)
-        data = {}
-        for name, col in samples.items():
-            values = _as_list(col)
-            lev = _as_list((levels or {}).get(name))
-            if lev:
-                data[name] = pd.Categorical(
-                    [str(v) for v in values], categories=[str(v) for v in lev]
-                )
-            else:
-                data[name] = values
-        frame = pd.DataFrame(data, index=sample_ids)
         design = design_from_formula(formula, frame)
     elif groups is not None:
         lev = [str(v) for v in _as_list((levels or {}).get(".groups"))]  # an R factor's levels
@@ -101,6 +166,7 @@ def limma_inputs(
         "contrasts": None if single_coef else cmat.ravel(order="F").tolist(),
         "contrast_names": names,
         "coef": int(coefs[0] + 1) if single_coef else None,
+        "order": order,
     }
 
 

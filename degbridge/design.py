@@ -148,7 +148,7 @@ def _id_candidates(samples: pd.DataFrame) -> list[tuple[str, list[str]]]:
         vals = samples[col]
         dtype = vals.dtype
         if (
-            dtype == object
+            pd.api.types.is_object_dtype(dtype)
             or pd.api.types.is_string_dtype(dtype)
             or isinstance(dtype, pd.CategoricalDtype)
             or (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))

@@ -8,6 +8,9 @@
 ##   res <- degbridge_compare(tab, target = "logFC")
 ##   res$leaderboard; res$predictions; res$importances; res$leakage
 ##
+## Sample-sheet rows are matched to colnames(x) by ID, never by position: by the sheet's row
+## names, or by a column (text, factor or integer) holding exactly colnames(x). A sheet with
+## automatic row names and no such column is refused unless match = "position" is given.
 ## Designs and contrasts are checked and built by degbridge in Python (the same code as
 ## degbridge.run_limma); limma then runs here, in this R session, with the R code that
 ## degbridge itself uses (limma_de.R). Results are ordinary data.frames with gene IDs as row
@@ -83,8 +86,9 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
                             coef = NULL, method = c("voom", "trend", "ls"), normalize = "TMM",
                             filter = TRUE, robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
                             weights = c("none", "arrayWeights", "quality"), confint = FALSE,
-                            prior.count = 3) {
+                            prior.count = 3, match = c("ids", "position")) {
   method <- match.arg(method)
+  match <- match.arg(match)
   weights <- match.arg(weights)
   m <- .degbridge_modules()
   x <- as.matrix(x)
@@ -94,10 +98,13 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
     if (!is.null(contrast)) stop("give contrast or coef, not both")
     contrast <- coef
   }
+  ## Rows are matched to samples in Python (degbridge.design.align_samples, the rule the
+  ## Python API and the CLI use): by row names, or by a column holding exactly colnames(x).
+  ## Automatic row names (1..n) are no IDs, so they are not sent.
+  rn <- NULL
   if (!is.null(samples)) {
-    samples <- as.data.frame(samples)
-    if (!is.null(rownames(samples)) && all(colnames(x) %in% rownames(samples)))
-      samples <- samples[colnames(x), , drop = FALSE]
+    samples <- as.data.frame(samples, stringsAsFactors = FALSE)
+    if (.row_names_info(samples) > 0) rn <- as.list(as.character(rownames(samples)))
   }
   formula <- NULL
   dm <- NULL
@@ -119,8 +126,12 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
     groups = if (is.null(groups)) NULL else as.list(as.character(groups)),
     design_matrix = dm,
     design_colnames = dcols,
-    contrast = if (is.null(contrast)) NULL else as.list(contrast)
+    contrast = if (is.null(contrast)) NULL else as.list(contrast),
+    sample_rownames = rn,
+    samples_nrow = if (is.null(samples)) NULL else nrow(samples),
+    match = match
   )
+  if (!is.null(samples)) samples <- samples[as.integer(unlist(spec$order)) + 1L, , drop = FALSE]
   D <- matrix(as.double(unlist(spec$design)), nrow = spec$nrow,
               dimnames = list(NULL, unlist(spec$colnames)))
   cm <- NULL

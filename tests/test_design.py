@@ -76,5 +76,6 @@ def test_reticulate_inputs_keep_r_factor_levels():
         samples={"dex": SAMPLES["dex"].tolist()},
         formula="~ dex",
         contrast="dextreated",
+        match="position",  # the sheet has no sample IDs
     )
     assert coef["coef"] == 2 and coef["contrasts"] is None

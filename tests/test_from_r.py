@@ -115,3 +115,167 @@ def test_errors_reach_r_as_r_errors(from_r):
     assert "ERROR: ValueError: contrast \"system('touch PWNED')\": unexpected text" in out
     assert "ERROR2: method 'voom' needs raw integer counts, but gene ENSG" in out
     assert not (d / "PWNED").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# one sample-matching rule (issue 11, point 3): the R helper matches sheet rows by ID
+# ---------------------------------------------------------------------------------------
+
+GRP = ["ctl"] * 4 + ["trt"] * 4  # in matrix order (s0..s7)
+BATCH = ["b1", "b2", "b3", "b4"] * 2
+PERM = [5, 2, 7, 0, 4, 1, 6, 3]  # the sheets' row order (0-based), not the matrix's
+
+SHUFFLED_SCRIPT = r"""
+library(reticulate)
+use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
+source(import("degbridge")$r_script_path("degbridge.R"))
+try_msg <- function(expr) tryCatch({ expr; "no error" }, error = function(e) conditionMessage(e))
+
+x <- read_matrix_bin("expr")
+dimnames(x) <- list(paste0("g", seq_len(nrow(x)) - 1L), paste0("s", seq_len(ncol(x)) - 1L))
+grp <- c(rep("ctl", 4), rep("trt", 4))
+batch <- rep(c("b1", "b2", "b3", "b4"), 2)
+perm <- c(6, 3, 8, 1, 5, 2, 7, 4)
+
+## the same sheet, shuffled, three ways of carrying the IDs
+by_rownames <- data.frame(grp = grp, batch = batch)[perm, ]
+rownames(by_rownames) <- colnames(x)[perm]
+by_column <- data.frame(batch = batch[perm], sample = colnames(x)[perm], grp = grp[perm])
+by_factor <- data.frame(sample = factor(colnames(x)[perm]), grp = factor(grp[perm]),
+                        batch = factor(batch[perm]))
+stopifnot(.row_names_info(by_column) < 0, .row_names_info(by_factor) < 0,
+          is.factor(by_factor$sample))
+
+for (name in c("by_rownames", "by_column", "by_factor")) {
+  tab <- degbridge_limma(x, get(name), design = ~ grp, coef = "grptrt", method = "ls")
+  write_full(tab, paste0("helper_", name, ".tsv"))
+  blk <- degbridge_limma(x, get(name), design = ~ grp, coef = "grptrt", method = "ls",
+                         block = "batch")
+  write_full(blk, paste0("helper_block_", name, ".tsv"))
+}
+
+## no IDs at all: refused, unless match = "position" (sheet then in colnames(x) order)
+no_ids <- data.frame(grp = grp, batch = batch)
+cat("NOIDS:", try_msg(degbridge_limma(x, no_ids, design = ~ grp, coef = "grptrt",
+                                       method = "ls")), "\n")
+try_msg(write_full(degbridge_limma(x, no_ids, design = ~ grp, coef = "grptrt", method = "ls",
+                                   match = "position"), "helper_position.tsv"))
+## match = "position" never overrides IDs that do not match
+cat("MISSING:", try_msg(degbridge_limma(x, by_column[-3, ], design = ~ grp, coef = "grptrt",
+                                         method = "ls", match = "position")), "\n")
+cat("MISSING_RN:", try_msg(degbridge_limma(x, by_rownames[-3, ], design = ~ grp, coef = "grptrt",
+                                           method = "ls")), "\n")
+
+## native limma on the right design
+design <- model.matrix(~ factor(grp))
+colnames(design) <- c("(Intercept)", "grptrt")
+fit <- eBayes(lmFit(x, design))
+write_full(topTable(fit, coef = "grptrt", number = Inf, sort.by = "none"), "native.tsv")
+cor <- duplicateCorrelation(x, design, block = batch)$consensus.correlation
+fit <- eBayes(lmFit(x, design, block = batch, correlation = cor))
+write_full(topTable(fit, coef = "grptrt", number = Inf, sort.by = "none"), "native_block.tsv")
+"""
+
+SHEETS = ("by_rownames", "by_column", "by_factor")
+
+
+def _shuffled_expr() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    values = rng.normal(8, 1, size=(300, 8))
+    values[:60, 4:] += 1.7  # 60 genes up in trt: a swapped sheet flips their sign
+    return pd.DataFrame(
+        values,
+        index=[f"g{i}" for i in range(300)],
+        columns=[f"s{j}" for j in range(8)],
+    )
+
+
+@pytest.fixture(scope="module")
+def shuffled_from_r(tmp_path_factory):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not on PATH")
+    check = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
+        capture_output=True,
+    )
+    if check.returncode:
+        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+    import os
+
+    from .conftest import write_matrix_bin
+
+    d = tmp_path_factory.mktemp("shuffled_from_r")
+    write_matrix_bin(_shuffled_expr().to_numpy(), d / "expr")
+    os.environ["DEGBRIDGE_PYTHON"] = sys.executable
+    try:
+        out = run_rscript(SHUFFLED_SCRIPT, d)
+    finally:
+        os.environ.pop("DEGBRIDGE_PYTHON", None)
+    return d, out
+
+
+def _python_sheet() -> pd.DataFrame:
+    expr = _shuffled_expr()
+    sheet = pd.DataFrame({"grp": GRP, "batch": BATCH}, index=expr.columns)
+    return sheet.iloc[PERM]
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_shuffled_sheet_from_r_equals_native_limma(shuffled_from_r, sheet):
+    from .conftest import assert_same_table
+
+    d, _ = shuffled_from_r
+    native = read_full(d / "native.tsv")
+    helper = read_full(d / f"helper_{sheet}.tsv")
+    assert (helper.loc[[f"g{i}" for i in range(60)], "logFC"] > 0).mean() > 0.9
+    assert_same_table(helper, native, rtol=1e-9, columns=["logFC", "AveExpr", "t", "P.Value", "B"])
+    blk = read_full(d / f"helper_block_{sheet}.tsv")
+    native_blk = read_full(d / "native_block.tsv")
+    assert_same_table(blk, native_blk, rtol=1e-8, columns=["logFC", "t", "P.Value"])
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_shuffled_sheet_from_r_equals_python(shuffled_from_r, sheet):
+    from .conftest import assert_same_table
+
+    d, _ = shuffled_from_r
+    expr, samples = _shuffled_expr(), _python_sheet()
+    ours = run_limma(expr, samples=samples, design="~ grp", coef="grptrt", method="ls")
+    assert_same_table(pd.DataFrame(ours), read_full(d / f"helper_{sheet}.tsv"), rtol=1e-12)
+    ours = run_limma(
+        expr, samples=samples, design="~ grp", coef="grptrt", method="ls", block="batch"
+    )
+    assert_same_table(pd.DataFrame(ours), read_full(d / f"helper_block_{sheet}.tsv"), rtol=1e-12)
+
+
+def test_sheet_without_ids_from_r(shuffled_from_r):
+    from .conftest import assert_same_table
+
+    d, out = shuffled_from_r
+    assert "NOIDS: ValueError: the sample table has no sample IDs" in out
+    assert 'match = "position"' in out
+    assert_same_table(read_full(d / "helper_position.tsv"), read_full(d / "native.tsv"), rtol=1e-9)
+
+
+def test_sample_missing_from_sheet_named_in_r(shuffled_from_r):
+    _, out = shuffled_from_r
+    # row 3 of the shuffled sheets is sample s7 (perm[3] = 8 in R)
+    for key in ("MISSING", "MISSING_RN"):
+        line = next(li for li in out.splitlines() if li.startswith(f"{key}:"))
+        assert "do not match" in line
+        assert "matrix samples not in the table ['s7']" in line
+
+
+def test_sample_missing_from_sheet_named_in_python():
+    expr = _shuffled_expr()
+    sheet = _python_sheet().reset_index(names="sample")
+    sheet["sample"] = sheet["sample"].astype("category")
+    ours = run_limma(expr, samples=sheet, design="~ grp", coef="grptrt", method="ls")
+    by_index = run_limma(expr, samples=_python_sheet(), design="~ grp", coef="grptrt", method="ls")
+    pd.testing.assert_frame_equal(pd.DataFrame(ours), pd.DataFrame(by_index), check_exact=True)
+    with pytest.raises(ValueError, match=r"not in the table \['s7'\].*") as err:
+        run_limma(expr, samples=sheet.drop(index=2), design="~ grp", coef="grptrt", method="ls")
+    assert "column 'sample'" in str(err.value)
+    no_ids = sheet.drop(columns="sample").reset_index(drop=True)
+    with pytest.raises(ValueError, match="the sample table has no sample IDs"):
+        run_limma(expr, samples=no_ids, design="~ grp", coef="grptrt", method="ls")
