@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import degbridge
+import degbridge.comparison
 from degbridge import cli
 
 from .conftest import DATA
