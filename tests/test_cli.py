@@ -235,11 +235,13 @@ def test_demo_quick(tmp_path):
     html = (tmp_path / "demo" / "report.html").read_text()
     for section in (
         "Volcano plot",
-        "Predicting <code>logFC</code>",
-        "Predicting <code>B</code>",
+        "Predicting <code><bdi>logFC</bdi></code>",
+        "Predicting <code><bdi>B</bdi></code>",
+        "Most honest score (external features only",
         "Leakage audit",
     ):
         assert section in html
     table = degbridge.read_table(tmp_path / "demo" / "de_table.tsv")
-    assert table.shape == (15912, 6)
+    assert table.shape == (15912, 7)  # limma's six columns and the gene symbol
+    assert table.loc["ENSG00000120129", "symbol"] == "DUSP1"
     assert np.isclose((table["adj.P.Val"] < 0.05).sum(), 3379)
