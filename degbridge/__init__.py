@@ -10,7 +10,8 @@ compare
     Compare scikit-learn regressors that predict a DE column (logFC, B...) from per-gene
     features, with cross-validation, importances and a leakage audit.
 tl
-    scverse-style verbs on AnnData: ``tl.limma``, ``tl.compare``, ``tl.pseudobulk``.
+    scverse-style verbs on AnnData: ``tl.limma``, ``tl.compare`` (write ``adata.uns``),
+    ``get.limma_df``, ``get.compare_df`` (read it back), ``pp.pseudobulk``.
 
 Importing degbridge does not start R or import scikit-learn; each starts on first use.
 """
@@ -18,7 +19,6 @@ Importing degbridge does not start R or import scikit-learn; each starts on firs
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from ._exceptions import (
@@ -32,12 +32,9 @@ from ._exceptions import (
     RNotAvailableError,
     RWarning,
 )
+from ._version import __version__
 from .table import CANONICAL, DETable, read_matrix, read_table
 
-try:
-    __version__ = version("degbridge")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0+unknown"
 
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
@@ -51,11 +48,12 @@ _LAZY = {
     "expression_features": ".features",
     "pseudobulk": ".anndata",
     "write_h5ad": ".anndata",
-    "annotate": ".anndata",
     "to_r": ".handback",
     "r_script_path": ".r",
     "r_available": ".r",
     "tl": ".tl",
+    "get": ".get",
+    "pp": ".pp",
 }
 
 __all__ = [
@@ -74,10 +72,11 @@ __all__ = [
     "RNotAvailableError",
     "RWarning",
     "__version__",
-    "annotate",
     "compare",
     "expression_features",
     "gene_annotation",
+    "get",
+    "pp",
     "pseudobulk",
     "r_available",
     "r_script_path",
@@ -94,7 +93,7 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         module = import_module(_LAZY[name], __name__)
-        value = module if name == "tl" else getattr(module, name)
+        value = module if _LAZY[name] == f".{name}" else getattr(module, name)
         globals()[name] = value
         return value
     msg = f"module 'degbridge' has no attribute {name!r}"
@@ -106,8 +105,8 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import tl
-    from .anndata import annotate, pseudobulk, write_h5ad
+    from . import get, pp, tl
+    from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
     from .features import expression_features
     from .handback import to_r

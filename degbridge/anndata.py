@@ -1,18 +1,22 @@
 """AnnData in and out: pseudobulk sums, and results stored so that they survive ``.h5ad``.
 
-Conventions (samples are ``obs``, genes are ``var``):
+One layout, whatever the number of contrasts: degbridge writes into ``adata.uns[key]`` only
+(never ``adata.var`` columns), one entry per call, read back with :mod:`degbridge.get`.
 
-* one contrast: ``adata.var[f"{key}_{column}"]`` for ``logFC, AveExpr, t, P.Value, adj.P.Val,
-  B`` (NaN for genes limma did not test, e.g. filtered out), and ``adata.uns[key]`` with
-  ``params``, ``design``, ``contrast``, ``versions``...;
-* several contrasts: ``adata.uns[key]["results"][name]`` (one DataFrame per contrast, indexed
-  by gene) and ``adata.uns[key]["ftest"]``, ``adata.uns[key]["contrasts"]`` (the names);
-* a comparison for target ``T``: ``adata.var[f"{key}_{T}_predicted"]``, ``..._oof``,
-  ``..._split``, and ``adata.uns[key]["compare"][T]`` with the leaderboard, importances,
-  leakage tables and params.
+* limma (:func:`store_limma`, by ``tl.limma(key_added=...)``): ``kind`` =
+  ``"degbridge limma"``, ``contrasts`` (exact names, in order), ``contrast_keys`` (their
+  HDF5-safe keys, same order), ``results[contrast_key]`` (one DataFrame per contrast: the
+  tested genes as index, limma's columns), ``contrast_vectors``, ``design``, ``params``, and
+  ``ftest`` (several contrasts) and ``pseudobulk`` when they apply;
+* a comparison (:func:`store_comparison`, by ``tl.compare(key_added=...)``): ``kind`` =
+  ``"degbridge compare"``, ``target``, ``best``, ``source`` (``key`` and ``contrast`` of the
+  limma results it used), ``params`` and the tables (``leaderboard``, ``predictions`` by gene,
+  ``importances``, ``leakage``, ``leakage_scores``, ``preprocessing``, ``outliers``,
+  ``cv_scores``).
 
-HDF5 does not allow ``/`` in names nor ``None`` values: keys are made safe (``/`` → ``÷``) and
-``None`` values are left out, so what is stored is exactly what reads back.
+HDF5 does not allow ``/`` in names nor ``None`` values: keys are made safe (``/`` → ``÷``,
+:func:`safe_keys`) with the exact names stored beside them, and ``None`` values are left out,
+so what is stored is exactly what reads back.
 """
 
 from __future__ import annotations
@@ -28,7 +32,14 @@ from ._checks import NonCounts, check_counts, get_matrix
 from ._checks import check_anndata as _check_anndata
 from .table import DETable
 
-__all__ = ["annotate", "pseudobulk", "store_comparison", "store_limma", "write_h5ad"]
+__all__ = [
+    "pseudobulk",
+    "store_comparison",
+    "store_limma",
+    "stored_contrasts",
+    "stored_limma",
+    "write_h5ad",
+]
 
 
 def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
@@ -188,9 +199,24 @@ def pseudobulk(
 # storing results
 # ---------------------------------------------------------------------------------------
 
+#: ``adata.uns[key]["kind"]`` of what :func:`store_limma` / :func:`store_comparison` write
+LIMMA_KIND = "degbridge limma"
+COMPARE_KIND = "degbridge compare"
+#: the tables of a comparison stored by :func:`store_comparison`, and their row labels
+COMPARE_TABLES = {
+    "leaderboard": None,
+    "predictions": "gene",
+    "importances": None,
+    "leakage": "feature",
+    "leakage_scores": "scores",
+    "preprocessing": None,
+    "outliers": None,
+    "cv_scores": None,
+}
+
 
 def check_key(key, what: str = "key_added") -> str:
-    """A key for ``adata.uns`` and a prefix of ``adata.var`` columns that survives ``.h5ad``.
+    """A key for ``adata.uns`` that survives ``.h5ad``.
 
     HDF5 group names cannot be empty nor hold ``/``; control characters are refused too.
     """
@@ -211,6 +237,20 @@ def check_key(key, what: str = "key_added") -> str:
 def safe_key(name: str) -> str:
     """An HDF5-safe name: '/' is not allowed in group or dataset names."""
     return str(name).replace("/", "÷")
+
+
+def safe_keys(names: list[str]) -> list[str]:
+    """HDF5-safe, distinct keys for ``names`` (in order): ``/`` → ``÷``, then ``~2``, ``~3``...
+    for names that would collide (``"a/b"`` and ``"a÷b"``). Stored beside the names, so the
+    names read back exactly."""
+    out: list[str] = []
+    for name in names:
+        key, n = safe_key(name), 1
+        while key in out:
+            n += 1
+            key = f"{safe_key(name)}~{n}"
+        out.append(key)
+    return out
 
 
 def h5ad_safe(value: Any) -> Any:
@@ -241,6 +281,13 @@ def h5ad_safe(value: Any) -> Any:
     return value
 
 
+def _names(value) -> list[str]:
+    """A list of strings as stored (a list before writing, an array after ``read_h5ad``)."""
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
 def _limma_params(meta: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "method", "options", "design_formula", "factors", "versions", "n_genes_input",
@@ -251,104 +298,130 @@ def _limma_params(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def store_limma(
-    adata, result, *, key: str = "degbridge", extra: dict[str, Any] | None = None
+    adata,
+    result,
+    *,
+    key: str = "degbridge",
+    extra: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> None:
-    """Write run_limma results into ``adata.var`` / ``adata.uns[key]`` (all or nothing)."""
+    """Write run_limma results into ``adata.uns[key]``, the same layout for 1..n contrasts.
+
+    Written (replacing ``adata.uns[key]``; nothing is written when anything fails):
+    ``kind`` (``"degbridge limma"``), ``contrasts`` (the exact names, in order),
+    ``contrast_keys`` (their HDF5-safe keys, same order), ``results[contrast_key]`` (one
+    DataFrame per contrast, indexed by gene, the tested genes in limma's order),
+    ``contrast_vectors`` (coefficients × contrast keys), ``design``, ``params`` (``params``
+    added), ``ftest`` (several contrasts, when limma computed it) and ``extra``'s entries.
+    """
     from .limma import DEResults
 
     check_key(key)
-
-    genes = adata.var_names
-    var_updates: dict[str, np.ndarray] = {}
-    if isinstance(result, DEResults):
-        first = next(iter(result.values()))
-        uns = {
-            "contrasts": list(result),
-            "results": {
-                safe_key(n): h5ad_safe(pd.DataFrame(t).rename_axis("gene"))
-                for n, t in result.items()
-            },
-            "contrast_vectors": h5ad_safe(first.meta["contrasts"].rename_axis("coefficient")),
-        }
-        if result.ftest is not None:
-            uns["ftest"] = h5ad_safe(pd.DataFrame(result.ftest).rename_axis("gene"))
-        meta = first.meta
+    if isinstance(result, DETable):
+        tables = {str(result.meta.get("contrast", "contrast")): result}
+        ftest = None
+    elif isinstance(result, DEResults):
+        tables, ftest = dict(result), result.ftest
     else:
-        if not isinstance(result, DETable):
-            msg = f"store_limma expects a DETable or DEResults, not {type(result).__name__}"
-            raise TypeError(msg)
-        table = result.reindex(genes)
-        for col in table.columns:
-            if pd.api.types.is_numeric_dtype(table[col]):
-                var_updates[f"{key}_{col}"] = table[col].to_numpy(dtype=float)
-        meta = result.meta
-        uns = {"contrast": meta.get("contrast"), "contrast_vector": meta.get("contrast_vector")}
-    uns["design"] = h5ad_safe(meta["design"].rename_axis("sample"))
-    uns["params"] = h5ad_safe(_limma_params(meta))
-    if extra:
-        uns.update(h5ad_safe(extra))
-    uns = h5ad_safe(uns)
-    # everything is computed; now write (nothing is written when anything above fails)
-    for col, values in var_updates.items():
-        adata.var[col] = values
-    previous = adata.uns.get(key, {})
-    kept = (
-        {"compare": previous["compare"]}
-        if isinstance(previous, Mapping) and "compare" in previous
-        else {}
-    )
-    adata.uns[key] = {**kept, **uns}
+        msg = f"store_limma expects a DETable or DEResults, not {type(result).__name__}"
+        raise TypeError(msg)
+    names = list(tables)
+    keys = safe_keys(names)
+    first = tables[names[0]]
+    meta = first.meta
+    vectors = meta["contrasts"].copy()
+    vectors.columns = keys
+    uns: dict[str, Any] = {
+        "kind": LIMMA_KIND,
+        "contrasts": names,
+        "contrast_keys": keys,
+        "results": {k: pd.DataFrame(tables[n]).rename_axis("gene") for n, k in zip(names, keys)},
+        "contrast_vectors": vectors.rename_axis("coefficient"),
+        "design": meta["design"].rename_axis("sample"),
+        "params": {**_limma_params(meta), **(params or {})},
+    }
+    if ftest is not None:
+        uns["ftest"] = (
+            pd.DataFrame(ftest).rename(columns=dict(zip(names, keys))).rename_axis("gene")
+        )
+    uns.update(extra or {})
+    adata.uns[key] = h5ad_safe(uns)
 
 
-def store_comparison(adata, res, *, key: str = "degbridge") -> None:
-    """Write a comparison's predictions into ``adata.var`` and tables into ``adata.uns[key]``."""
-    from .handback import comparison_tables
-
+def stored(adata, key: str, kind: str, hint: str) -> Mapping:
+    """``adata.uns[key]`` written by degbridge as ``kind``; the errors list what is stored."""
     _check_anndata(adata)
     check_key(key, "key")
-    genes = adata.var_names
-    missing = set(res.predictions.index) - set(genes)
+    entry = adata.uns.get(key)
+    if isinstance(entry, Mapping) and entry.get("kind") == kind:
+        return entry
+    found = [k for k, v in adata.uns.items() if isinstance(v, Mapping) and v.get("kind") == kind]
+    where = f"{kind} results are stored under {found}" if found else f"no {kind} results are stored"
+    if entry is None:
+        msg = f"adata.uns has no {key!r}: run {hint} first ({where})"
+    else:
+        what = entry.get("kind") if isinstance(entry, Mapping) else None
+        what = repr(what) if isinstance(what, str) else "something else (or an older layout)"
+        msg = f"adata.uns[{key!r}] holds {what}, not {kind} results ({where}; run {hint})"
+    raise ValueError(msg)
+
+
+def stored_contrasts(adata, key: str = "degbridge") -> dict[str, str]:
+    """The contrasts stored by :func:`store_limma`: ``{exact name: key in results}``."""
+    hint = f"degbridge.tl.limma(adata, ..., key_added={key!r})"
+    entry = stored(adata, key, LIMMA_KIND, hint)
+    return dict(zip(_names(entry["contrasts"]), _names(entry["contrast_keys"])))
+
+
+def stored_limma(adata, key: str = "degbridge", contrast: str | None = None) -> DETable:
+    """One stored contrast's table (``contrast=None``: the only one), as a :class:`DETable`."""
+    contrasts = stored_contrasts(adata, key)
+    names = list(contrasts)
+    if contrast is None:
+        if len(names) > 1:
+            msg = f"adata.uns[{key!r}] holds several contrasts {names}: pass contrast=..."
+            raise ValueError(msg)
+        contrast = names[0]
+    if not isinstance(contrast, str) or contrast not in contrasts:
+        msg = f"contrast {contrast!r} is not stored in adata.uns[{key!r}]; stored contrasts are {names}"
+        raise ValueError(msg)
+    entry = adata.uns[key]
+    frame = pd.DataFrame(entry["results"][contrasts[contrast]]).copy()
+    frame.index = frame.index.astype(str)
+    frame.index.name = None
+    design = pd.DataFrame(entry["design"]).copy()
+    design.index.name = None
+    meta = {"source": f"adata.uns[{key!r}]", "contrast": contrast, "design": design}
+    return DETable(frame, meta=meta)
+
+
+def store_comparison(adata, res, *, key_added: str, source: Mapping[str, Any]) -> None:
+    """Write a comparison into ``adata.uns[key_added]`` (replacing it).
+
+    Written: ``kind`` (``"degbridge compare"``), ``target``, ``best`` (the selected model's
+    name), ``source`` (where the table came from: ``key``, ``contrast``), ``params`` and
+    one DataFrame per table of :data:`COMPARE_TABLES` the comparison has (``predictions``
+    indexed by gene, ``leakage`` by feature, ``leakage_scores`` by feature set).
+    """
+    check_key(key_added)
+    missing = set(res.predictions.index) - set(adata.var_names)
     if missing:
         msg = f"{len(missing)} genes of the comparison are not in adata.var_names, e.g. {sorted(missing)[:3]}"
         raise ValueError(msg)
-    preds = res.predictions.reindex(genes)
-    target = safe_key(res.target)
-    var_updates = {
-        f"{key}_{target}_predicted": preds["predicted"].to_numpy(dtype=float),
-        f"{key}_{target}_oof": preds["oof"].to_numpy(dtype=float),
-        f"{key}_{target}_split": pd.Categorical(
-            preds["split"].fillna("not used"), categories=["train", "test", "not used"]
-        ),
+    entry: dict[str, Any] = {
+        "kind": COMPARE_KIND,
+        "target": res.target,
+        "best": res.best.name,
+        "source": dict(source),
+        "params": res.params,
     }
-    tables = {}
-    for name, frame in comparison_tables(res).items():
-        if name == "predictions":
+    for name, index_name in COMPARE_TABLES.items():
+        frame = getattr(res, name)
+        if frame is None:
             continue
-        tables[name] = h5ad_safe(
-            frame if name in ("leakage", "leakage_scores") else frame.reset_index(drop=True)
-        )
-    tables["params"] = h5ad_safe(res.params)
-    tables["best"] = res.best.name
-    entry = h5ad_safe(tables)
-    for col, values in var_updates.items():
-        adata.var[col] = values
-    uns = dict(adata.uns.get(key, {}))
-    compare = dict(uns.get("compare", {}))
-    compare[target] = entry
-    uns["compare"] = compare
-    adata.uns[key] = uns
-
-
-def annotate(adata, result, *, key: str = "degbridge"):
-    """Store a run_limma result or a Comparison in an AnnData (see module docs); returns it."""
-    from .comparison import Comparison
-
-    _check_anndata(adata)
-    if isinstance(result, Comparison):
-        store_comparison(adata, result, key=key)
-    else:
-        store_limma(adata, result, key=key)
-    return adata
+        frame = frame.rename_axis(index_name) if index_name else frame.reset_index(drop=True)
+        entry[name] = frame
+    adata.uns[key_added] = h5ad_safe(entry)
 
 
 def write_h5ad(adata, path, **kwargs):

@@ -1,26 +1,42 @@
-"""scverse-style tools on AnnData: results are written into the object.
+"""scverse-style tools on AnnData: results are written into ``adata.uns``, read with ``get``.
 
 >>> import degbridge as db
 >>> db.tl.limma(adata, groupby="condition", contrast="treated - control", layer="counts")
->>> adata.var[["degbridge_logFC", "degbridge_adj.P.Val"]]
->>> db.tl.compare(adata, target="logFC")
->>> adata.uns["degbridge"]["compare"]["logFC"]["leaderboard"]
+>>> db.get.limma_df(adata)  # gene, contrast, logFC, AveExpr, t, P.Value, adj.P.Val, B
+>>> db.tl.compare(adata, target="logFC")  # reads uns["degbridge"], writes uns["degbridge_compare"]
+>>> db.get.compare_df(adata, table="leaderboard")
+
+Like ``scanpy.tl.rank_genes_groups``: every writer takes ``key_added=`` (the ``adata.uns`` key
+it replaces) and ``copy=`` (``True``: work on a copy and return it; else write in place and
+return ``None``). The layout is the same for one contrast or several (see
+:mod:`degbridge.anndata`), and survives ``.h5ad`` (:func:`degbridge.write_h5ad`).
 
 For single-cell data, ``sample_key=`` sums the raw counts of each sample (× group) first
-(pseudobulk), then runs voom on the pseudobulk samples.
+(pseudobulk, :func:`degbridge.pp.pseudobulk`), then runs voom on the pseudobulk samples.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
+from ._checks import get_matrix, looks_like_counts
+from .anndata import _check_anndata, check_key, pseudobulk, store_comparison, store_limma
+from .anndata import stored_limma as _stored_limma
 
-from .anndata import _check_anndata, check_key, pseudobulk, safe_key, store_comparison, store_limma
-from .table import CANONICAL, DETable
+__all__ = ["compare", "limma"]
 
-__all__ = ["compare", "limma", "pseudobulk"]
+logger = logging.getLogger("degbridge")
+
+
+def _choose_method(adata, layer: str | None, sample_key: str | None) -> tuple[str, str]:
+    """``method=None``: voom for raw counts, ls for log-expression; and why."""
+    if sample_key is not None:
+        return "voom", "pseudobulk sums of raw counts"
+    if looks_like_counts(get_matrix(adata, layer)):
+        return "voom", "raw counts detected (non-negative integers)"
+    return "ls", "log-expression detected (not all non-negative integers)"
 
 
 def limma(
@@ -30,14 +46,14 @@ def limma(
     contrast=None,
     design: str | None = None,
     layer: str | None = None,
-    method: str = "voom",
+    method: str | None = None,
     sample_key: str | None = None,
     min_cells: int = 10,
     key_added: str = "degbridge",
     copy: bool = False,
     **options: Any,
 ):
-    """Run limma on an AnnData and store the results in it.
+    """Run limma on an AnnData and store the results in ``adata.uns[key_added]``.
 
     Parameters
     ----------
@@ -50,16 +66,20 @@ def limma(
     design
         A formula over ``obs`` columns instead of ``groupby`` (``"~ celltype + dex"``).
     layer
-        Layer holding raw counts (or log-expression with ``method="ls"``); default ``X``.
+        Layer holding raw counts or log-expression; default ``X``.
     method
-        ``"voom"`` (default), ``"trend"`` or ``"ls"``; see :func:`degbridge.run_limma`.
+        ``"voom"``, ``"trend"`` or ``"ls"`` (see :func:`degbridge.run_limma`). ``None`` (the
+        default) chooses from the data: ``"voom"`` when every value of ``X``/``layer`` is a
+        finite non-negative integer (raw counts) or with ``sample_key``, ``"ls"`` otherwise
+        (log-expression). The choice is logged (logger ``"degbridge"``, level INFO) and
+        recorded in ``adata.uns[key_added]["params"]["method_choice"]``.
     sample_key
         Single-cell data: ``obs`` column of the biological sample; counts are summed per
-        sample × ``groupby`` (:func:`degbridge.pseudobulk`) before limma.
+        sample × ``groupby`` (:func:`degbridge.pp.pseudobulk`) before limma.
     min_cells
         With ``sample_key``: pseudobulk samples with fewer cells are dropped (and reported).
     key_added
-        Prefix of the ``adata.var`` columns and key of ``adata.uns``.
+        The ``adata.uns`` key written (replaced when present).
     copy
         Work on a copy and return it.
     **options
@@ -68,17 +88,16 @@ def limma(
 
     Returns
     -------
-    The AnnData when ``copy=True``, else None. Written: ``adata.var[f"{key_added}_logFC"]``
-    etc. (one contrast) or ``adata.uns[key_added]["results"]`` (several), and
-    ``adata.uns[key_added]`` with ``params``, ``design``, ``contrast`` and, with
-    ``sample_key``, the pseudobulk ``samples`` table (``n_cells`` per sample).
-    Nothing is written when anything fails.
+    The AnnData when ``copy=True``, else None. Written: ``adata.uns[key_added]`` with
+    ``contrasts``, ``results`` (one table per contrast, also for one), ``params``, ``design``
+    and, with ``sample_key``, ``pseudobulk`` (``samples`` with ``n_cells``, ``dropped``); see
+    :mod:`degbridge.anndata`. Read the tables with :func:`degbridge.get.limma_df`. Nothing is
+    written when anything fails.
     """
     from .limma import run_limma
 
     _check_anndata(adata)
     check_key(key_added)
-    adata = adata.copy() if copy else adata
     if groupby is not None and groupby not in adata.obs.columns:
         msg = f"groupby={groupby!r} is not an obs column; obs columns are {list(map(str, adata.obs.columns))}"
         raise ValueError(msg)
@@ -89,17 +108,19 @@ def limma(
         levels = sorted(map(str, adata.obs[groupby].unique()))
         msg = f"say which comparison to make, e.g. contrast='{levels[-1]} - {levels[0]}' (levels of {groupby!r}: {levels})"
         raise ValueError(msg)
+    params: dict[str, Any] = {}
+    if method is None:
+        method, why = _choose_method(adata, layer, sample_key)
+        params["method_choice"] = f"{method}: {why}"
+        logger.info("tl.limma: method=%r (%s)", method, why)
+    else:
+        params["method_choice"] = f"{method}: given"
     extra: dict[str, Any] = {}
-    data = adata
-    data_layer = layer
+    data, data_layer = adata, layer
     if sample_key is not None:
         data = pseudobulk(adata, sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
         data_layer = None
-        extra["pseudobulk"] = {
-            "samples": data.obs.copy(),
-            **{k: v for k, v in data.uns["pseudobulk"].items() if k != "dropped"},
-            "dropped": data.uns["pseudobulk"]["dropped"],
-        }
+        extra["pseudobulk"] = {"samples": data.obs.copy(), **data.uns["pseudobulk"]}
     result = run_limma(
         data,
         groups=groupby,
@@ -109,42 +130,16 @@ def limma(
         layer=data_layer,
         **options,
     )
-    store_limma(adata, result, key=key_added, extra=extra or None)
+    adata = adata.copy() if copy else adata
+    store_limma(adata, result, key=key_added, extra=extra, params=params)
     return adata if copy else None
-
-
-def _stored_table(adata, key: str, contrast: str | None) -> DETable:
-    uns = adata.uns.get(key)
-    if uns is None:
-        msg = (
-            f"adata.uns has no {key!r}: run degbridge.tl.limma(adata, ..., key_added={key!r}) first"
-        )
-        raise ValueError(msg)
-    if "results" in uns:
-        names = list(uns.get("contrasts", []))
-        if contrast is None:
-            msg = f"adata.uns[{key!r}] holds several contrasts {names}: pass contrast=..."
-            raise ValueError(msg)
-        if contrast not in names:
-            msg = f"contrast {contrast!r} is not stored; stored contrasts are {names}"
-            raise ValueError(msg)
-        frame = pd.DataFrame(uns["results"][safe_key(contrast)])
-        frame.index.name = None
-        return DETable(frame, meta={"source": f"adata.uns[{key!r}]", "contrast": contrast})
-    cols = {c: f"{key}_{c}" for c in CANONICAL if f"{key}_{c}" in adata.var.columns}
-    if not cols:
-        msg = f"adata.var has no {key}_logFC, {key}_t... columns: run degbridge.tl.limma first"
-        raise ValueError(msg)
-    frame = adata.var[list(cols.values())].rename(columns={v: k for k, v in cols.items()})
-    frame = frame.dropna(how="all")  # genes limma did not test (filtered)
-    frame.index = frame.index.astype(str)
-    return DETable(frame, meta={"source": f"adata.var ({key}_*)", "contrast": uns.get("contrast")})
 
 
 def compare(
     adata,
     *,
     key: str = "degbridge",
+    key_added: str | None = None,
     target: str = "logFC",
     contrast: str | None = None,
     var_features: Sequence[str] | None = None,
@@ -158,11 +153,15 @@ def compare(
     adata
         An AnnData on which :func:`limma` ran with ``key_added=key``.
     key
-        Where the DE results are (``adata.var[f"{key}_*"]``, ``adata.uns[key]``).
+        Where the limma results are read (``adata.uns[key]``).
+    key_added
+        The ``adata.uns`` key written (replaced when present); default ``f"{key}_compare"``.
+        Must differ from ``key``.
     target
         Column to predict (``"logFC"``, ``"B"``...).
     contrast
-        Which stored contrast, when several were run.
+        Which stored contrast; ``None`` is the only one (an error names them when several
+        are stored).
     var_features
         ``adata.var`` columns to add as extra per-gene features (e.g. GC content, length).
     copy
@@ -172,15 +171,23 @@ def compare(
 
     Returns
     -------
-    The :class:`~degbridge.Comparison` (and the AnnData first when ``copy=True``). Written:
-    ``adata.var[f"{key}_{target}_predicted"]``, ``_oof``, ``_split`` and
-    ``adata.uns[key]["compare"][target]`` (leaderboard, importances, leakage, params).
+    The AnnData when ``copy=True``, else None. Written: ``adata.uns[key_added]`` with
+    ``target``, ``best``, ``source`` (``key``, ``contrast``), ``params`` and the comparison's
+    tables (``leaderboard``, ``predictions`` per gene, ``importances``, ``leakage``...); read
+    them with :func:`degbridge.get.compare_df`. For the fitted models themselves (not
+    storable in ``.h5ad``), call :func:`degbridge.compare` on
+    ``degbridge.get.limma_df(adata, contrast=...)``.
     """
     from .comparison import compare as _compare
 
     _check_anndata(adata)
-    adata = adata.copy() if copy else adata
-    table = _stored_table(adata, key, contrast)
+    check_key(key, "key")
+    key_added = f"{key}_compare" if key_added is None else key_added
+    check_key(key_added)
+    if key_added == key:
+        msg = f"key_added={key_added!r} is where the limma results are read (key=): choose another key_added"
+        raise ValueError(msg)
+    table = _stored_limma(adata, key, contrast)
     if var_features:
         missing = [c for c in var_features if c not in adata.var.columns]
         if missing:
@@ -196,5 +203,7 @@ def compare(
             extras["extra"] = extra
         options["extra"] = extras
     res = _compare(table, target=target, **options)
-    store_comparison(adata, res, key=key)
-    return (adata, res) if copy else res
+    adata = adata.copy() if copy else adata
+    source = {"key": key, "contrast": table.meta["contrast"]}
+    store_comparison(adata, res, key_added=key_added, source=source)
+    return adata if copy else None

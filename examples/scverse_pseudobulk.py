@@ -54,26 +54,36 @@ def main() -> None:
     # log-normalised X, as in a scanpy workflow; raw counts stay in the "counts" layer
     adata.X = sp.csr_matrix(np.log1p(adata.X.multiply(1e4 / adata.X.sum(axis=1)).toarray()))
 
-    # pseudobulk per sample (obs['sample']), then voom with the design over obs columns
+    # pseudobulk per sample (obs['sample']), then voom (raw counts detected) with the design
+    # over obs columns; results in adata.uns["degbridge"], read with db.get
     db.tl.limma(
         adata, design="~ celltype + dex", contrast="dextreated", layer="counts", sample_key="sample"
     )
+    print(adata.uns["degbridge"]["params"]["method_choice"])
     print(adata.uns["degbridge"]["pseudobulk"]["samples"][["celltype", "dex", "n_cells"]])
-    top = adata.var.sort_values("degbridge_adj.P.Val").head()
-    print(top[["degbridge_logFC", "degbridge_AveExpr", "degbridge_adj.P.Val"]])
+    top = db.get.limma_df(adata, contrast="dextreated").sort_values("adj.P.Val").head()
+    print(top[["gene", "logFC", "AveExpr", "adj.P.Val"]])
 
-    # the comparison on the stored table, results into adata.var / adata.uns
+    # the comparison on the stored table: read from uns["degbridge"], written to
+    # uns["degbridge_compare"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", db.LeakageWarning)
-        res = db.tl.compare(
-            adata, target="logFC", models=["linear", "ridge", "knn"], cv=3, progress=False
+        db.tl.compare(
+            adata,
+            key="degbridge",
+            key_added="degbridge_compare",
+            target="logFC",
+            models=["linear", "ridge", "knn"],
+            cv=3,
+            progress=False,
         )
-    print(res.summary())
+    leaderboard = db.get.compare_df(adata, key="degbridge_compare", table="leaderboard")
+    print(leaderboard[["model", "cv_r2_mean", "test_r2"]])
 
     db.write_h5ad(adata, args.output)  # atomic: no truncated file if interrupted
     back = ad.read_h5ad(args.output)
-    stored = back.uns["degbridge"]["compare"]["logFC"]["leaderboard"]
-    assert stored["model"].tolist() == res.leaderboard["model"].tolist()
+    stored = db.get.compare_df(back, key="degbridge_compare", table="leaderboard")
+    assert stored["model"].tolist() == leaderboard["model"].tolist()
     print(
         f"wrote {args.output}; leaderboard read back from .h5ad:\n{stored[['model', 'cv_r2_mean']]}"
     )

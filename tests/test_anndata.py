@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import degbridge
-from degbridge import LeakageWarning, pseudobulk, run_limma, tl
+from degbridge import LeakageWarning, get, pseudobulk, run_limma, tl
 
 CANON = ["logFC", "AveExpr", "t", "P.Value", "adj.P.Val", "B"]
 
@@ -109,44 +109,51 @@ def test_pseudobulk_bad_inputs():
 
 
 @pytest.mark.r
-def test_tl_limma_writes_var_and_uns(bulk, airway):
+def test_tl_limma_writes_uns(bulk, airway):
     counts, samples = airway
     ref = run_limma(
         counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
     )
+    # method=None: the counts layer is detected as raw counts, so voom
     tl.limma(bulk, design="~ celltype + dex", contrast="dextreated", layer="counts", key_added="de")
+    got = get.limma_df(bulk, key="de", contrast="dextreated")
+    assert list(got["gene"]) == list(ref.index)  # tested genes only, limma's order
     for col in CANON:
-        got = bulk.var[f"de_{col}"]
-        np.testing.assert_array_equal(got.loc[ref.index].to_numpy(), ref[col].to_numpy())
-        assert got.drop(ref.index).isna().all()  # filtered genes: NaN
+        np.testing.assert_array_equal(got[col].to_numpy(), ref[col].to_numpy())
+    assert not any(c.startswith("de_") for c in bulk.var.columns)  # uns only
     uns = bulk.uns["de"]
-    assert uns["contrast"] == "dextreated"
+    assert uns["contrasts"] == ["dextreated"]
     assert list(uns["design"].columns) == list(ref.meta["design"].columns)
     assert uns["params"]["method"] == "limma-voom"
+    assert uns["params"]["method_choice"].startswith("voom: raw counts detected")
     assert uns["params"]["versions"]["limma"] == ref.meta["versions"]["limma"]
 
 
 @pytest.mark.r
 def test_h5ad_round_trip_value_by_value(bulk, tmp_path):
     tl.limma(bulk, groupby="dex", contrast="treated - control", layer="counts")
+    options = {"target": "logFC", "models": ["linear", "decision_tree"], "cv": 3}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeakageWarning)
-        res = tl.compare(
-            bulk, target="logFC", models=["linear", "decision_tree"], cv=3, progress=False
-        )
+        assert tl.compare(bulk, **options, progress=False) is None
+        # the same comparison by hand, on the stored table (seeded: same numbers)
+        table = get.limma_df(bulk, contrast="treated - control").set_index("gene")
+        res = degbridge.compare(table, **options, progress=False)
     path = tmp_path / "airway.h5ad"
     bulk.write_h5ad(path)
     back = ad.read_h5ad(path)
     pd.testing.assert_frame_equal(back.var, bulk.var, check_exact=True)
     _assert_same_uns(back.uns["degbridge"], bulk.uns["degbridge"])
-    stored = back.uns["degbridge"]["compare"]["logFC"]
+    _assert_same_uns(back.uns["degbridge_compare"], bulk.uns["degbridge_compare"])
+    stored = back.uns["degbridge_compare"]
     assert stored["best"] == res.best.name
     np.testing.assert_array_equal(
         stored["leaderboard"]["cv_r2_mean"].to_numpy(), res.leaderboard["cv_r2_mean"].to_numpy()
     )
-    pred = back.var["degbridge_logFC_predicted"].dropna()
+    pred = get.compare_df(back, table="predictions").set_index("gene")
+    assert list(pred.index) == list(res.predictions.index)
     np.testing.assert_array_equal(
-        pred.to_numpy(), res.predictions["predicted"].loc[pred.index].to_numpy()
+        pred["predicted"].to_numpy(), res.predictions["predicted"].to_numpy()
     )
 
 
@@ -179,13 +186,14 @@ def test_several_contrasts_in_uns(tmp_path):
     uns = adata.uns["degbridge"]
     assert uns["contrasts"] == ["b-a", "(b+c)/2-a"]
     assert set(uns["results"]) == {"b-a", "(b+c)÷2-a"}  # '/' is not allowed in HDF5 names
+    assert uns["contrast_keys"] == ["b-a", "(b+c)÷2-a"]  # the mapping back to the names
     assert "ftest" in uns
     adata.write_h5ad(tmp_path / "x.h5ad")
     back = ad.read_h5ad(tmp_path / "x.h5ad")
     _assert_same_uns(back.uns["degbridge"], uns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeakageWarning)
-        res = tl.compare(
+        tl.compare(
             adata,
             contrast="(b+c)/2-a",
             models=["linear"],
@@ -193,7 +201,8 @@ def test_several_contrasts_in_uns(tmp_path):
             progress=False,
             permutation_repeats=0,
         )
-    assert res.params["n_genes"] == 200
+    assert adata.uns["degbridge_compare"]["params"]["n_genes"] == 200
+    assert adata.uns["degbridge_compare"]["source"] == {"key": "degbridge", "contrast": "(b+c)/2-a"}
     with pytest.raises(
         ValueError, match=r"holds several contrasts \['b-a', '\(b\+c\)/2-a'\]: pass contrast="
     ):
@@ -214,16 +223,16 @@ def test_tl_limma_pseudobulk_single_cell():
     uns = sc.uns["degbridge"]
     assert list(uns["pseudobulk"]["samples"]["n_cells"]) == [40, 60, 40, 60, 40]
     assert uns["pseudobulk"]["dropped"] == {"d5_treated": 3}
-    top = sc.var["degbridge_adj.P.Val"].nsmallest(30).index
+    got = get.limma_df(sc, contrast="treated - control").set_index("gene")
+    top = got["adj.P.Val"].nsmallest(30).index
     assert len(set(top) & {f"G{i}" for i in range(30)}) >= 25  # the planted DE genes
     # the same as running voom on the pseudobulk by hand
     pb = pseudobulk(sc, "donor", groupby="condition", min_cells=5)
     ref = run_limma(
         pb, groups="condition", contrast="treated - control", method="voom", filter=None
     )
-    np.testing.assert_array_equal(
-        sc.var["degbridge_logFC"].loc[ref.index].to_numpy(), ref["logFC"].to_numpy()
-    )
+    np.testing.assert_array_equal(got["logFC"].loc[ref.index].to_numpy(), ref["logFC"].to_numpy())
+    assert sc.uns["degbridge"]["params"]["method_choice"].startswith("voom: pseudobulk")
 
 
 @pytest.mark.r
@@ -245,7 +254,7 @@ def test_tl_bad_inputs_write_nothing(bulk):
     lognorm = bulk.copy()
     lognorm.X = sp.csr_matrix(np.log1p(lognorm.X.toarray()))
     with pytest.raises(ValueError, match=r"needs raw integer counts.*use method='ls'"):
-        tl.limma(lognorm, groupby="dex", contrast="treated - control")
+        tl.limma(lognorm, groupby="dex", contrast="treated - control", method="voom")
     with pytest.raises(ValueError, match=r"'treat' is not a design column"):
         tl.limma(bulk, groupby="dex", contrast="treat - control", layer="counts")
     pd.testing.assert_frame_equal(bulk.var, before_var)
@@ -262,7 +271,7 @@ def test_tl_compare_var_features(bulk):
     bulk.var["within_sd"] = feats["within_sd"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeakageWarning)
-        res = tl.compare(
+        tl.compare(
             bulk,
             target="logFC",
             var_features=["frac_zero", "within_sd"],
@@ -270,5 +279,8 @@ def test_tl_compare_var_features(bulk):
             cv=2,
             progress=False,
         )
-    assert {"var_frac_zero", "var_within_sd"} <= set(res.features)
-    assert not res.leakage.loc[["var_frac_zero", "var_within_sd"], "flagged"].any()
+    assert {"var_frac_zero", "var_within_sd"} <= set(
+        bulk.uns["degbridge_compare"]["params"]["features"]
+    )
+    leakage = get.compare_df(bulk, table="leakage").set_index("feature")
+    assert not leakage.loc[["var_frac_zero", "var_within_sd"], "flagged"].any()

@@ -1,0 +1,109 @@
+"""Read what :mod:`degbridge.tl` stored in an AnnData, as tidy DataFrames.
+
+Like ``scanpy.get.rank_genes_groups_df``: the same call works for one contrast or several,
+in memory or after a ``.h5ad`` round trip.
+
+>>> db.tl.limma(adata, groupby="g", contrast=["b - a", "(b + c)/2 - a"])
+>>> db.get.limma_df(adata)  # every contrast, with a "contrast" column
+>>> db.get.limma_df(adata, contrast="(b + c)/2 - a")  # one contrast
+>>> db.tl.compare(adata, contrast="b - a")
+>>> db.get.compare_df(adata, table="leaderboard")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .anndata import COMPARE_KIND, COMPARE_TABLES, stored, stored_contrasts, stored_limma
+
+__all__ = ["compare_df", "limma_df"]
+
+
+def limma_df(
+    adata, key: str = "degbridge", contrast: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The limma results stored by :func:`degbridge.tl.limma`, one row per gene (× contrast).
+
+    Parameters
+    ----------
+    adata
+        The AnnData :func:`degbridge.tl.limma` wrote into (or one read from ``.h5ad``).
+    key
+        The ``key_added`` of :func:`degbridge.tl.limma`.
+    contrast
+        One contrast name (exactly as given to ``tl.limma``, ``/`` included): its table, no
+        ``contrast`` column. ``None`` (every contrast, also when there is one) or a list:
+        the tables stacked, with a ``contrast`` column.
+
+    Returns
+    -------
+    A DataFrame with a ``gene`` column (the genes limma tested, in its order within each
+    contrast), ``contrast`` (several), then limma's columns (``logFC, AveExpr, t, P.Value,
+    adj.P.Val, B``, and e.g. ``CI.L``/``CI.R`` with ``confint``).
+
+    Raises
+    ------
+    ValueError
+        Nothing of limma under ``key`` (the message lists the keys that hold limma
+        results), or an unknown contrast (the message lists the stored ones).
+    """
+    if isinstance(contrast, str):
+        return _tidy(stored_limma(adata, key, contrast))
+    names = list(stored_contrasts(adata, key))
+    if contrast is not None:
+        if not isinstance(contrast, Sequence) or not all(isinstance(c, str) for c in contrast):
+            msg = f"contrast must be a contrast name, a list of names or None, not {contrast!r}"
+            raise TypeError(msg)
+        names = list(contrast)
+        if not names:
+            msg = f"contrast=[] names no contrast; stored contrasts are {list(stored_contrasts(adata, key))}"
+            raise ValueError(msg)
+    frames = []
+    for name in names:
+        frame = _tidy(stored_limma(adata, key, name))
+        frame.insert(1, "contrast", name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _tidy(table) -> pd.DataFrame:
+    frame = pd.DataFrame(table)
+    frame.index.name = "gene"
+    return frame.reset_index()
+
+
+def compare_df(adata, key: str = "degbridge_compare", table: str = "leaderboard") -> pd.DataFrame:
+    """A table of the comparison stored by :func:`degbridge.tl.compare`.
+
+    Parameters
+    ----------
+    adata
+        The AnnData :func:`degbridge.tl.compare` wrote into (or one read from ``.h5ad``).
+    key
+        The ``key_added`` of :func:`degbridge.tl.compare` (default ``"degbridge_compare"``).
+    table
+        ``"leaderboard"``, ``"predictions"`` (one row per gene: ``gene``, ``observed``,
+        ``predicted``, ``oof``, ``split``, ``fold``, ``residual``), ``"importances"``,
+        ``"leakage"`` (a ``feature`` column), ``"leakage_scores"`` (a ``scores`` column),
+        ``"preprocessing"``, ``"outliers"`` or ``"cv_scores"``: see
+        :class:`degbridge.Comparison`.
+
+    Raises
+    ------
+    ValueError
+        No comparison under ``key`` (the message lists the keys that hold one), or a table
+        the comparison does not have (the message lists those it has).
+    """
+    entry = stored(adata, key, COMPARE_KIND, f"degbridge.tl.compare(adata, key_added={key!r})")
+    have = [name for name in COMPARE_TABLES if name in entry]
+    if table not in have:
+        msg = f"table={table!r} is not stored in adata.uns[{key!r}]; its tables are {have}"
+        raise ValueError(msg)
+    frame = pd.DataFrame(entry[table]).copy()
+    if COMPARE_TABLES[table] is None:
+        return frame.reset_index(drop=True)
+    frame.index = frame.index.astype(str)
+    frame.index.name = COMPARE_TABLES[table]
+    return frame.reset_index()
