@@ -35,7 +35,6 @@ from ._exceptions import (
 from ._version import __version__
 from .table import CANONICAL, DETable, read_matrix, read_table
 
-
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
     "run_limma": ".limma",
@@ -49,6 +48,7 @@ _LAZY = {
     "pseudobulk": ".anndata",
     "write_h5ad": ".anndata",
     "to_r": ".handback",
+    "write_results": ".handback",
     "r_script_path": ".r",
     "r_available": ".r",
     "tl": ".tl",
@@ -87,6 +87,7 @@ __all__ = [
     "tl",
     "to_r",
     "write_h5ad",
+    "write_results",
 ]
 
 
@@ -109,6 +110,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
     from .features import expression_features
-    from .handback import to_r
+    from .handback import to_r, write_results
     from .limma import DEResults, run_limma
     from .r import r_available, r_script_path

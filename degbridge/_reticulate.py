@@ -208,7 +208,6 @@ def compare_payload(
 ) -> dict[str, Any]:
     """Run :func:`degbridge.compare` on columns from R; return its tables as payloads."""
     from .comparison import compare
-    from .handback import comparison_tables
 
     rows = [str(r) for r in _as_list(rownames)]
     data = {}
@@ -235,7 +234,7 @@ def compare_payload(
         warnings.simplefilter("always")
         res = compare(frame, target=target, **options)
     out: dict[str, Any] = {"warnings": [str(w.message) for w in caught]}
-    for name, table in comparison_tables(res).items():
+    for name, table in res.tables().items():
         out[name] = frame_payload(
             table, row_names=name in ("predictions", "leakage", "leakage_scores")
         )

@@ -374,9 +374,13 @@ def cmd_compare(args) -> int:
 
 
 def _write_results(args, res, table) -> None:
+    from .handback import write_results
+
     out = Path(args.output)
     report = not getattr(args, "no_report", False)
-    res.write(out, report=report and args.report is None, table=table, overwrite=args.force)
+    write_results(
+        res, out, table=table, report=report and args.report is None, overwrite=args.force
+    )
     if report and args.report is not None:
         from .report import write_report
 
@@ -498,7 +502,9 @@ def cmd_demo(args) -> int:
     with results_dir(out, overwrite=args.force) as tmp:
         table.write(tmp / "de_table.tsv")
         for res in results:
-            res.write(tmp / f"compare_{res.target}", report=False, table=None)
+            sub = tmp / f"compare_{res.target}"
+            sub.mkdir()
+            res.write_files(sub)
         write_report(tmp / "report.html", comparisons=results, table=table, title=title,
                      subtitle="limma through rpy2, then scikit-learn models predicting logFC and B")  # fmt: skip
     for res in results:

@@ -42,6 +42,7 @@ from .design import (
     design_from_groups,
     design_from_matrix,
 )
+from .r import to_r
 from .table import DETable, read_matrix
 
 __all__ = [
@@ -79,6 +80,18 @@ class DEResults(dict):
     def __repr__(self) -> str:
         inner = ", ".join(f"{k!r}: DETable({v.shape[0]} genes)" for k, v in self.items())
         return f"DEResults({{{inner}}}, ftest={'yes' if self.ftest is not None else 'no'})"
+
+    def to_r(self):
+        """A named R list of data.frames, one per contrast, plus ``F`` (the F-test table)."""
+        return to_r(self)
+
+
+@to_r.register
+def _(results: DEResults):
+    items = dict(results)
+    if results.ftest is not None:
+        items["F"] = results.ftest  # no contrast is named F (refused with several contrasts)
+    return to_r(items)
 
 
 @dataclass

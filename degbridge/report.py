@@ -486,7 +486,7 @@ def write_report(
     """
     import matplotlib
 
-    from . import __version__
+    from ._version import __version__
 
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
     if table is None and not comps:

@@ -51,7 +51,7 @@ def main() -> None:
         print("warning:", w.message)
     print(res.preprocessing.to_string(index=False))
     print(res.summary())
-    res.write(args.output, table=table)
+    db.write_results(res, args.output, table=table)
     print(f"results and report in {args.output}/")
 
 

@@ -60,7 +60,7 @@ def main() -> None:
     print(res.leaderboard[["model", "cv_r2_mean", "cv_r2_sd", "test_r2"]].to_string(index=False))
 
     # 5. everything to a folder: TSV tables, params.json and report.html
-    res.write(args.output, table=table)
+    db.write_results(res, args.output, table=table)
     print(f"results and report in {args.output}/")
 
 

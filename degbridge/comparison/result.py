@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._io import results_dir
+from ..r import to_r
+from ..table import DETable, read_table
 from .engine import Split
 
 __all__ = ["BestModel", "Comparison", "FittedData"]
@@ -235,32 +240,120 @@ class Comparison:
 
         return transfer(self, other, target=target, extra=extra)
 
+    #: Tables whose row labels carry meaning (genes, features, feature sets).
+    INDEXED = ("predictions", "leakage", "leakage_scores")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The comparison's tables by name; row labels kept only where they mean something
+        (``predictions``: genes, ``leakage``: features, ``leakage_scores``: feature sets)."""
+        tables = {
+            "leaderboard": self.leaderboard,
+            "predictions": self.predictions,
+            "importances": self.importances,
+            "leakage": self.leakage,
+            "preprocessing": self.preprocessing,
+            "outliers": self.outliers if self.outliers is not None else pd.DataFrame(),
+            "cv_scores": self.cv_scores,
+        }
+        if self.leakage_scores is not None:
+            tables["leakage_scores"] = self.leakage_scores
+        return {
+            name: frame if name in self.INDEXED or frame is None else frame.reset_index(drop=True)
+            for name, frame in tables.items()
+        }
+
     def to_r(self):
-        """A named R list of data.frames (leaderboard, predictions, importances, leakage, params)."""
-        from ..handback import comparison_to_r
+        """A named R list: one data.frame per table (see :meth:`tables`) and ``params``."""
+        return to_r(self)
 
-        return comparison_to_r(self)
+    def write(self, folder, *, table=None, overwrite: bool = False) -> Path:
+        """Write the tables as TSV, ``params.json`` and ``best_model.txt`` into a folder.
 
-    def to_anndata(self, adata, *, key: str = "degbridge"):
-        """Write predictions into ``adata.var`` and tables into ``adata.uns[key]``."""
-        from ..anndata import store_comparison
-
-        store_comparison(adata, self, key=key)
-        return adata
-
-    def write(self, folder, *, report: bool = True, table=None, overwrite: bool = False):
-        """Write TSVs (and report.html, and the DE table when given) into a folder, atomically.
-
-        ``folder`` must be new, empty or written by degbridge before; ``overwrite=True`` allows
-        another existing folder (only files of the written names are replaced). See
-        :func:`degbridge.handback.write_comparison`.
+        The folder must be new, empty or written by degbridge before (``overwrite=True``
+        allows another existing folder; only files of the written names are replaced). The
+        write is atomic (see :func:`degbridge._io.results_dir`). With ``table``, the DE table
+        is written too, as ``de_table.tsv``. For the HTML report as well, use
+        :func:`degbridge.write_results`. :meth:`read` reads the folder back.
         """
-        from ..handback import write_comparison
+        folder = Path(folder)
+        with results_dir(folder, overwrite=overwrite) as tmp:
+            self.write_files(tmp, table=table)
+        return folder
 
-        return write_comparison(self, folder, report=report, table=table, overwrite=overwrite)
+    def write_files(self, folder: Path, *, table=None) -> None:
+        """The files of :meth:`write`, written into an existing (staging) folder."""
+        for name, frame in self.tables().items():
+            frame.to_csv(
+                folder / f"{name}.tsv", sep="\t", index=name in self.INDEXED,
+                lineterminator="\n", na_rep="NA",
+            )  # fmt: skip
+        text = json.dumps(self.params, indent=2, default=_json_default) + "\n"
+        (folder / "params.json").write_text(text, encoding="utf-8")
+        (folder / "best_model.txt").write_text(f"{self.best.name}\t{self.best.selected_on}\n")
+        if table is not None:
+            DETable(table).write(folder / "de_table.tsv")
 
-    def report(self, path, *, table=None):
-        """Write the HTML report to ``path``."""
-        from ..report import write_report
+    @classmethod
+    def read(cls, folder) -> tuple[Comparison, DETable | None]:
+        """Read a folder written by :meth:`write` back: ``(comparison, de_table or None)``.
 
-        return write_report(path, comparison=self, table=table)
+        The tables and parameters come back; fitted models do not (``best.pipeline`` is
+        None, so :meth:`predict` needs a new comparison).
+        """
+        folder = Path(folder)
+        if not (folder / "leaderboard.tsv").is_file() or not (folder / "params.json").is_file():
+            msg = f"{str(folder)!r} is not a degbridge results folder (no leaderboard.tsv / params.json)"
+            raise ValueError(msg)
+        params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+        best_name, selected_on = (folder / "best_model.txt").read_text().strip().split("\t")
+        leakage = _read_tsv(folder, "leakage", index=True)
+        if leakage is not None and "flagged" in leakage.columns:
+            leakage["flagged"] = leakage["flagged"].astype(bool)
+        scores = _read_tsv(folder, "leakage_scores", index=True)
+        if scores is not None and "honest" in scores.columns:
+            scores["honest"] = scores["honest"].astype(bool)
+        res = cls(
+            target=params["target"],
+            features=params["features"],
+            leaderboard=_read_tsv(folder, "leaderboard"),
+            best=BestModel(best_name, None, selected_on),
+            importances=_read_tsv(folder, "importances"),
+            leakage=leakage if leakage is not None else pd.DataFrame(),
+            leakage_scores=scores,
+            preprocessing=_read_tsv(folder, "preprocessing"),
+            outliers=_read_tsv(folder, "outliers"),
+            cv_scores=_read_tsv(folder, "cv_scores"),
+            oof=None,
+            models={},
+            params=params,
+        )
+        # predictions is computed from the fitted models, which a folder does not hold: the
+        # stored table becomes that (cached) property's value
+        res.__dict__["predictions"] = _read_tsv(folder, "predictions", index=True)
+        path = folder / "de_table.tsv"
+        return res, read_table(path) if path.is_file() else None
+
+
+def _read_tsv(folder: Path, name: str, index: bool = False) -> pd.DataFrame | None:
+    path = folder / f"{name}.tsv"
+    if not path.is_file() or path.stat().st_size <= 1:
+        return None
+    return pd.read_csv(
+        path, sep="\t", float_precision="round_trip", keep_default_na=False,
+        na_values=["NA"], index_col=0 if index else None,
+    )  # fmt: skip
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+@to_r.register
+def _(res: Comparison):
+    return to_r({**res.tables(), "params": res.params})

@@ -13,6 +13,7 @@ from ._convert import (
     str_vector,
     to_dict,
     to_numpy,
+    to_r,
 )
 from ._session import (
     APT_COMMAND,
@@ -46,5 +47,6 @@ __all__ = [
     "str_vector",
     "to_dict",
     "to_numpy",
+    "to_r",
     "versions",
 ]

@@ -198,3 +198,43 @@ def list_to_r(items: dict[str, Any]):
     rlist = ri.ListSexpVector(list(items.values()))
     rlist.do_slot_assign("names", str_vector(list(items)))
     return rlist
+
+
+# ---------------------------------------------------------------------------------------
+# to_r: one converter, each type registered
+# ---------------------------------------------------------------------------------------
+
+
+@functools.singledispatch
+def to_r(obj) -> Any:
+    """A Python object as an R object (needs R).
+
+    DataFrames become ``data.frame``s (row names unless the index is a plain RangeIndex),
+    mappings named lists (``None`` values left out), lists of scalars character vectors,
+    scalars length-one vectors. Result types register their own conversion
+    (``to_r.register(Comparison)``, as anndata2ri registers converters), so the code that
+    hands results back never needs their classes.
+    """
+    if isinstance(obj, bool | int | float | str | np.generic) or obj is None:
+        with R_LOCK:
+            return scalar(obj)
+    msg = f"to_r converts DataFrames, DETables, DEResults, Comparisons, dicts and scalars, not {type(obj).__name__}"
+    raise TypeError(msg)
+
+
+@to_r.register
+def _(obj: pd.DataFrame):
+    return frame_to_r(obj, row_names=not isinstance(obj.index, pd.RangeIndex))
+
+
+@to_r.register
+def _(obj: dict):
+    with R_LOCK:
+        return list_to_r({str(k): to_r(v) for k, v in obj.items() if v is not None})
+
+
+@to_r.register(list)
+@to_r.register(tuple)
+def _(obj):
+    with R_LOCK:
+        return str_vector([str(v) for v in obj])

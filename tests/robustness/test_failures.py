@@ -116,7 +116,7 @@ def test_interrupted_results_folder_keeps_old_folder(tmp_path, monkeypatch):
             tab, target="B", models=["linear"], cv=2, progress=False, permutation_repeats=0
         )
     out = tmp_path / "results"
-    res.write(out, report=False)
+    res.write(out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     import degbridge.handback as handback
 
@@ -131,7 +131,7 @@ def test_interrupted_results_folder_keeps_old_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", explode_on_third)
     with pytest.raises(Boom):
-        handback.write_comparison(res, out, report=False)
+        handback.write_results(res, out, report=False)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
@@ -179,7 +179,7 @@ def test_byte_identical_results_across_runs_and_n_jobs(tmp_path):
             res.leaderboard = res.leaderboard.drop(columns="fit_time")
             res.cv_scores = res.cv_scores.drop(columns="fit_time")
             res.params = {k: v for k, v in res.params.items() if k not in ("seconds", "n_jobs")}
-            folders.append(res.write(tmp_path / f"run{i}", report=False))
+            folders.append(res.write(tmp_path / f"run{i}"))
     names = sorted(p.name for p in folders[0].iterdir())
     for other in folders[1:]:
         for name in names:

@@ -176,7 +176,7 @@ def test_user_estimators_get_the_random_state():
         "pipe": make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=10)),
         "fixed": RandomForestRegressor(n_estimators=10, random_state=7),
     }
-    kw = dict(target="logFC", models=models, cv=3, random_state=5, progress=False)
+    kw = {"target": "logFC", "models": models, "cv": 3, "random_state": 5, "progress": False}
     first = compare(_ctable(), **kw)
     second = compare(_ctable(), **kw)
     cols = ["cv_r2_mean", "test_r2"]
@@ -192,7 +192,9 @@ def test_user_estimators_get_the_random_state():
 def test_infinite_feature_is_refused_up_front(value):
     table = _ctable()
     table.loc["G7", "b"] = value
-    with pytest.raises(ValueError, match=r"feature 'b' has 1 infinite value\(s\), e.g. at genes \['G7'\]"):
+    with pytest.raises(
+        ValueError, match=r"feature 'b' has 1 infinite value\(s\), e.g. at genes \['G7'\]"
+    ):
         compare(table, target="logFC", models=["linear"], cv=3, progress=False)
 
 

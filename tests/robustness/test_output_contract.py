@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import degbridge
-from degbridge import LeakageWarning, cli, compare, read_table
+from degbridge import LeakageWarning, cli, compare, read_table, write_results
 from degbridge import _io as io
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -99,45 +99,45 @@ def test_comparison_write_keeps_foreign_folder(tmp_path, comparison):
     d.mkdir()
     (d / "thesis.txt").write_text("x")
     with pytest.raises(ValueError, match=r"not written by degbridge.*overwrite=True"):
-        comparison.write(d, report=False)
+        comparison.write(d)
     assert [p.name for p in tmp_path.iterdir()] == ["d"]
-    comparison.write(d, report=False, overwrite=True)
+    comparison.write(d, overwrite=True)
     assert (d / "thesis.txt").read_text() == "x"
 
 
 def test_stale_own_files_removed_foreign_kept(tmp_path, comparison):
     d = tmp_path / "d"
-    comparison.write(d, report=True)
+    write_results(comparison, d)
     assert (d / "report.html").is_file()
     (d / "notes.md").write_text("mine")
-    comparison.write(d, report=False)  # degbridge's own folder: no overwrite needed
+    comparison.write(d)  # degbridge's own folder: no overwrite needed
     assert not (d / "report.html").exists()  # listed in the old manifest, not written again
     assert (d / "notes.md").read_text() == "mine"
 
 
 def test_own_folder_with_a_foreign_file_of_a_written_name_needs_overwrite(tmp_path, comparison):
     d = tmp_path / "d"
-    comparison.write(d, report=False)
+    comparison.write(d)
     (d / "report.html").write_text("my own report")  # not in the manifest
     with pytest.raises(ValueError, match="did not write"):
-        comparison.write(d, report=True)
+        write_results(comparison, d)
     assert (d / "report.html").read_text() == "my own report"
 
 
 def test_hostile_manifest_cannot_remove_files_outside(tmp_path, comparison):
     d = tmp_path / "d"
-    comparison.write(d, report=False)
+    comparison.write(d)
     victim = tmp_path / "victim.txt"
     victim.write_text("keep")
     (d / io.MANIFEST).write_text(json.dumps({"files": ["../victim.txt", str(victim)]}))
-    comparison.write(d, report=False, overwrite=True)  # the real files are not listed any more
+    comparison.write(d, overwrite=True)  # the real files are not listed any more
     assert victim.read_text() == "keep"
 
 
 def test_empty_existing_folder_is_used(tmp_path, comparison):
     d = tmp_path / "d"
     d.mkdir()
-    comparison.write(d, report=False)
+    comparison.write(d)
     assert (d / "leaderboard.tsv").is_file()
 
 
@@ -189,7 +189,7 @@ def test_output_to_cwd_leaves_no_temporary_folder(tmp_path, monkeypatch):
 def test_failing_rename_leaves_no_temporary_entry(tmp_path, monkeypatch, comparison, existing):
     d = tmp_path / "d"
     if existing:
-        comparison.write(d, report=False)
+        comparison.write(d)
     before = snapshot(tmp_path)
 
     def busy(src, dst):
@@ -197,7 +197,7 @@ def test_failing_rename_leaves_no_temporary_entry(tmp_path, monkeypatch, compari
 
     monkeypatch.setattr(io.os, "replace", busy)
     with pytest.raises(OSError, match="busy"):
-        comparison.write(d, report=False)
+        comparison.write(d)
     with pytest.raises(OSError, match="busy"):
         read_table(TOP200).write(tmp_path / "t.tsv")
     assert snapshot(tmp_path) == before
@@ -294,9 +294,9 @@ def test_check_not_input_names_both_paths(tmp_path):
 
 def test_protected_input_inside_output_folder_is_not_replaced(tmp_path, comparison):
     d = tmp_path / "d"
-    comparison.write(d, report=False)
+    comparison.write(d)
     with io.protect_inputs([d / "leaderboard.tsv"]), pytest.raises(ValueError, match="input"):
-        comparison.write(d, report=False)
+        comparison.write(d)
 
 
 # ---------------------------------------------------------------------------------------
