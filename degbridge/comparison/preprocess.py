@@ -22,6 +22,8 @@ from .leakage import PROVENANCES, default_provenance
 
 __all__ = ["Prepared", "RobustClipper", "gene_frame", "prepare", "robust_z"]
 
+#: Label prefix of genes without a cv_groups label (each is a group of its own).
+UNGROUPED = "(no group) "
 #: |robust z| above this is an outlier (Iglewicz & Hoaglin's modified z-score cut-off).
 OUTLIER_Z = 3.5
 
@@ -286,7 +288,7 @@ def _resolve_groups(frame: pd.DataFrame, cv_groups, prep: Prepared) -> pd.Series
     labels = labels.astype(object)
     missing = labels.isna()
     if missing.any():
-        labels[missing] = [f"(no group) {g}" for g in labels.index[missing]]
+        labels[missing] = [f"{UNGROUPED}{g}" for g in labels.index[missing]]
         prep.note(
             "cv groups", None, int(missing.sum()), "genes without a group label: one group each"
         )

@@ -17,7 +17,7 @@ from .._exceptions import DegbridgeWarning, LeakageWarning
 from .engine import FitRunner, ModelResult, Split
 from .leakage import AUDIT_COLUMNS, audit
 from .models import model_label
-from .preprocess import Prepared, RobustClipper
+from .preprocess import UNGROUPED, Prepared, RobustClipper
 from .result import BestModel, Comparison, FittedData
 
 __all__ = [
@@ -111,7 +111,9 @@ def _grouped_split(
         kfold = GroupKFold(n_splits=cv, shuffle=True, random_state=random_state)
         folds = list(kfold.split(np.zeros(len(train_idx)), groups=train_groups))
     perm_rows = _perm_rows(test_idx, perm_max_samples, random_state)
-    scheme = f"grouped by {source} ({n_groups} groups): GroupShuffleSplit test genes" + (
+    alone = int(sum(str(g).startswith(UNGROUPED) for g in np.unique(labels)))
+    counted = f"{n_groups - alone} groups" + (f" + {alone} genes without a label" if alone else "")
+    scheme = f"grouped by {source} ({counted}): GroupShuffleSplit test genes" + (
         f", GroupKFold({cv}) folds" if cv else ""
     )
     return Split(np.asarray(genes), yv, train_idx, test_idx, folds, perm_rows, scheme)
