@@ -17,8 +17,9 @@ R_CORE := r-base-core r-base-dev r-bioc-limma r-bioc-edger r-cran-statmod
 # Gene annotation (external features for compare, gene symbols in the report): used by the
 # demo and the tests. geneLenDataBase gives transcript lengths.
 R_ANNOT := r-bioc-org.hs.eg.db r-bioc-go.db r-bioc-genelendatabase
-# Used by the tests only: the ALL microarray data set and reticulate for the from-R test.
-R_TEST := r-bioc-all r-cran-reticulate $(R_ANNOT)
+# Used by the tests only: the ALL microarray data set, reticulate for the from-R test and the
+# HSMM time course (tests/comparison/test_hsmm.py, examples/cross_study_hsmm.py).
+R_TEST := r-bioc-all r-cran-reticulate r-bioc-hsmmsinglecell $(R_ANNOT)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
