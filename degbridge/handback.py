@@ -21,7 +21,7 @@ import pandas as pd
 
 from ._io import results_dir
 from .r import to_r as _dispatch
-from .report import write_report
+from . import report as _report
 
 __all__ = ["load_comparison", "to_r", "write_results"]
 
@@ -77,7 +77,7 @@ def write_results(
     with results_dir(folder, overwrite=overwrite) as tmp:
         res.write_files(tmp, table=table)
         if report:
-            write_report(tmp / "report.html", comparison=res, table=table)
+            _report.write_report(tmp / "report.html", comparison=res, table=table)
     return folder
 
 
