@@ -12,6 +12,9 @@ compare
 tl
     scverse-style verbs on AnnData: ``tl.limma``, ``tl.compare`` (write ``adata.uns``),
     ``get.limma_df``, ``get.compare_df`` (read it back), ``pp.pseudobulk``.
+pl
+    Plotting functions (matplotlib, scanpy style): ``pl.volcano``, ``pl.ma``, ``pl.mds``,
+    ``pl.voom_trend``, ``pl.pseudobulk_qc``, ``pl.leaderboard``... (the report draws with them).
 
 Importing degbridge does not start R or import scikit-learn; each starts on first use.
 """
@@ -55,6 +58,7 @@ _LAZY = {
     "tl": ".tl",
     "get": ".get",
     "pp": ".pp",
+    "pl": ".pl",
 }
 
 __all__ = [
@@ -78,6 +82,7 @@ __all__ = [
     "expression_features",
     "gene_annotation",
     "get",
+    "pl",
     "pp",
     "pseudobulk",
     "r_available",
@@ -108,7 +113,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import get, pp, tl
+    from . import get, pl, pp, tl
     from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
     from .features import expression_features

@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "comparison.transfer",
         },
     ),
-    ("storage and presentation", {"anndata", "handback", "report"}),
+    ("storage and presentation", {"anndata", "handback", "report", "pl"}),
     ("user faces", {"tl", "pp", "get", "cli", "_reticulate", "__init__", "__main__"}),
 ]
 LAYER = {module: k for k, (_, modules) in enumerate(LAYERS) for module in modules}
