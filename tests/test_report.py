@@ -284,3 +284,22 @@ def test_report_leads_with_the_most_honest_score(tmp_path):
     # symbols label genes when the table carries them; IDs where the symbol is empty
     labels = gene_labels(table)
     assert labels[1] == "SYM1" and labels[0] == "ENSG00000000000"
+
+
+def test_report_draws_with_pl_and_leaves_no_pyplot_figures(tmp_path, data_dir, monkeypatch):
+    """One drawing code path: the report's figures come from degbridge.pl, on plain Figures."""
+    import matplotlib.pyplot as plt
+
+    from degbridge import pl
+
+    calls = []
+    for name in ("volcano", "ma", "pvalue_histogram"):
+        original = getattr(pl, name)
+        monkeypatch.setattr(
+            pl, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k)
+        )
+    before = plt.get_fignums()
+    tab = degbridge.read_table(data_dir / "limma_voom_every10th.csv")
+    write_report(tmp_path / "r.html", table=tab)
+    assert calls == ["volcano", "ma", "pvalue_histogram"]
+    assert plt.get_fignums() == before
