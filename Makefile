@@ -19,7 +19,7 @@ R_CORE := r-base-core r-base-dev r-bioc-limma r-bioc-edger r-cran-statmod
 R_ANNOT := r-bioc-org.hs.eg.db r-bioc-go.db r-bioc-genelendatabase
 # Used by the tests only: the ALL microarray data set, reticulate for the from-R test and the
 # HSMM time course (tests/comparison/test_hsmm.py, examples/cross_study_hsmm.py).
-R_TEST := r-bioc-all r-cran-reticulate r-bioc-hsmmsinglecell $(R_ANNOT)
+R_TEST := r-bioc-all r-cran-reticulate r-bioc-hsmmsinglecell r-bioc-deseq2 $(R_ANNOT)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -52,7 +52,7 @@ r-annot:
 	fi
 
 r-test:
-	@if Rscript -e 'ok <- all(nzchar(vapply(c("ALL", "reticulate", "org.Hs.eg.db", "GO.db", "geneLenDataBase"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
+	@if Rscript -e 'ok <- all(nzchar(vapply(c("ALL", "reticulate", "DESeq2", "org.Hs.eg.db", "GO.db", "geneLenDataBase"), function(p) system.file(package = p), ""))); quit(status = !ok)' >/dev/null 2>&1; then \
 	  echo "R test packages (ALL, reticulate, annotation): present"; \
 	else \
 	  echo "Installing R test packages from Debian..."; \

@@ -41,6 +41,9 @@ from .table import CANONICAL, DETable, read_matrix, read_table
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
     "run_limma": ".limma",
+    "run_edger": ".edger",
+    "run_deseq2": ".deseq2",
+    "concordance": "._concordance",
     "split_reference": ".design",
     "gene_annotation": ".annotation",
     "annotation_features": ".annotation",
@@ -79,6 +82,7 @@ __all__ = [
     "__version__",
     "annotation_features",
     "compare",
+    "concordance",
     "expression_features",
     "gene_annotation",
     "get",
@@ -89,6 +93,8 @@ __all__ = [
     "r_script_path",
     "read_matrix",
     "read_table",
+    "run_deseq2",
+    "run_edger",
     "run_limma",
     "split_reference",
     "tl",
@@ -114,8 +120,11 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import get, pl, pp, tl
+    from ._concordance import concordance
     from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
+    from .deseq2 import run_deseq2
+    from .edger import run_edger
     from .features import expression_features
     from .handback import to_r, write_results
     from .limma import DEResults, run_limma

@@ -25,6 +25,9 @@ LAYERS: list[tuple[str, set[str]]] = [
         "methods",
         {
             "limma",
+            "edger",
+            "deseq2",
+            "_concordance",
             "features",
             "annotation",
             "datasets",
