@@ -1,47 +1,78 @@
-"""The allowed values of limma's options, declared once.
+"""limma's options declared once: allowed values, the method default rule, descriptions.
 
 Each ``Literal`` type below *is* the declaration: the tuples (``METHODS``...) are read from it
 with :func:`typing.get_args`, and :data:`LIMMA_CONSTRAINTS` (in the style of scikit-learn's
 ``_parameter_constraints``) says for every option what it accepts. The type hints of
 ``run_limma``, the checks and their error messages (:func:`check_param`) and the CLI's
 ``choices=`` all read from here, so they cannot drift apart.
+
+:func:`resolve_method` is the one rule for ``method=None`` (raw counts → ``"voom"``, else
+``"ls"``), used by ``run_limma``, ``tl.limma`` and the CLI; the R helper
+(``r_scripts/degbridge.R``) applies the same rule in R (a test checks they agree).
+
+:data:`LIMMA_DOCS` holds one description per option, used by ``run_limma``'s and
+``tl.limma``'s docstrings (:func:`fill_docs`), the CLI's help (:func:`cli_help`) and the
+argument list at the top of ``r_scripts/degbridge.R`` (:func:`render_r_docs`; a test checks
+the file holds exactly that text).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+import re
+import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
+
+from ._checks import looks_like_counts
 
 __all__ = [
     "COUNT_METHODS",
+    "LEAKAGE",
     "LIMMA_CONSTRAINTS",
+    "LIMMA_DOCS",
     "METHODS",
     "NORMALIZE",
+    "OUTLIERS",
     "SORT_BY",
     "WEIGHTS",
     "Interval",
+    "Leakage",
     "Method",
+    "MethodChoice",
     "Normalize",
     "Options",
+    "Outliers",
     "SortBy",
     "Weights",
     "check_param",
+    "cli_help",
+    "fill_docs",
+    "render_r_docs",
+    "resolve_method",
 ]
+
+logger = logging.getLogger("degbridge")
 
 Method = Literal["ls", "voom", "trend"]
 Normalize = Literal["TMM", "TMMwsp", "RLE", "upperquartile", "none"]
 FilterMethod = Literal["filterByExpr"]
 Weights = Literal["arrayWeights", "quality"]
 SortBy = Literal["auto", "B", "P", "logFC", "t", "none"]
+#: compare's handling of same-test features and of outlying targets
+Leakage = Literal["flag", "drop", "keep"]
+Outliers = Literal["report", "clip", "drop"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 NORMALIZE: tuple[str, ...] = get_args(Normalize)
 FILTERS: tuple[str, ...] = get_args(FilterMethod)
 WEIGHTS: tuple[str, ...] = get_args(Weights)
 SORT_BY: tuple[str, ...] = get_args(SortBy)
+LEAKAGE: tuple[str, ...] = get_args(Leakage)
+OUTLIERS: tuple[str, ...] = get_args(Outliers)
 #: methods that take raw counts (edgeR normalisation first)
 COUNT_METHODS: tuple[str, ...] = ("voom", "trend")
 
@@ -117,3 +148,189 @@ def check_param(name: str, value: Any, constraints: Sequence | None = None) -> N
     if not any(_accepts(c, value) for c in allowed):
         msg = f"{name} must be {_describe(allowed)}, not {value!r}"
         raise ValueError(msg)
+
+
+# ---------------------------------------------------------------------------------------
+# the method default rule
+# ---------------------------------------------------------------------------------------
+
+#: why ``method=None`` chose ``"ls"`` (the R helper uses the same words)
+LOG_EXPRESSION_WHY = "log-expression detected (not all non-negative integers)"
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """The method used and why: ``str()`` is ``"voom: raw counts detected (...)"``,
+    ``"ls: log-expression detected (...)"`` or ``"trend: given"``.
+
+    ``data`` is what was detected (``"integer counts"`` or ``"log-expression"``), ``None``
+    when the method was given.
+    """
+
+    method: str
+    why: str
+    data: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.why}"
+
+    @property
+    def summary(self) -> str:
+        """Short form for progress lines: ``"voom (integer counts detected)"``."""
+        return f"{self.method} ({self.data + ' detected' if self.data else self.why})"
+
+
+def resolve_method(
+    values,
+    method: str | None,
+    *,
+    counts: str = "raw counts",
+    caller: str = "run_limma",
+    log: bool = True,
+) -> MethodChoice:
+    """The one ``method`` default rule: a given method is checked and kept; ``None`` becomes
+    ``"voom"`` for raw counts (every value a finite non-negative integer within
+    ``degbridge._checks.COUNT_TOLERANCE``, see :func:`degbridge._checks.looks_like_counts`) and ``"ls"``
+    otherwise (log-expression; missing values included).
+
+    ``values`` is the matrix (any orientation; dense, DataFrame or scipy sparse). ``counts``
+    names the counts in the reason (``"pseudobulk sums of raw counts"``); a detected choice is
+    logged at INFO (logger ``"degbridge"``) as ``"<caller>: method='voom' (<why>)"`` unless
+    ``log=False``.
+    """
+    if method is not None:
+        check_param("method", method)
+        return MethodChoice(method, "given")
+    if looks_like_counts(values):
+        choice = MethodChoice(
+            "voom", f"{counts} detected (non-negative integers)", "integer counts"
+        )
+    else:
+        choice = MethodChoice("ls", LOG_EXPRESSION_WHY, "log-expression")
+    if log:
+        logger.info("%s: method=%r (%s)", caller, choice.method, choice.why)
+    return choice
+
+
+# ---------------------------------------------------------------------------------------
+# shared descriptions
+# ---------------------------------------------------------------------------------------
+
+
+def _quoted(values: Sequence[str]) -> str:
+    words = [f'"{v}"' for v in values]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+#: one description per limma option, in plain text (no markup, no Python- or R-only words),
+#: shared by run_limma, tl.limma, the CLI (first sentence) and the R helper's header
+LIMMA_DOCS: dict[str, str] = {
+    "method": (
+        'How the values are modelled: "voom" (raw counts: edgeR normalisation, then voom), '
+        '"trend" (raw counts to log-CPM, then eBayes with trend) or "ls" (log-expression such '
+        'as microarrays or log-CPM, through lmFit); by default chosen from the data: "voom" '
+        "when every value is a finite non-negative integer (within 1e-8), "
+        'that is raw counts, and "ls" otherwise. The choice is logged, with the reason.'
+    ),
+    "normalize": (
+        f"edgeR normalisation of counts (calcNormFactors method): {_quoted(NORMALIZE)}; "
+        f'"{NORMALIZE[0]}" by default, ignored for "ls".'
+    ),
+    "filter": (
+        "Drop lowly expressed genes with edgeR's filterByExpr before normalising counts (on "
+        'by default; never for "ls").'
+    ),
+    "robust": (
+        "Robust empirical Bayes (eBayes robust option): genes with outlying variances do not "
+        "distort the prior variance; off by default."
+    ),
+    "trend": (
+        "Let the prior variance depend on the average expression (eBayes trend option), for "
+        'log-expression whose variance changes with the mean; always on for "trend".'
+    ),
+    "lfc": (
+        "Log2 fold-change threshold: above 0, genes are tested for a change larger than it "
+        "with treat and topTreat (no B column then); 0, the default, tests for any change."
+    ),
+    "block": (
+        "Sample-table column of blocks (repeated measures, paired samples): "
+        "duplicateCorrelation estimates the correlation within blocks and the fit uses it."
+    ),
+    "weights": (
+        f'Sample weights: "{WEIGHTS[0]}" (limma arrayWeights, with "ls") or "{WEIGHTS[1]}" '
+        '(voomWithQualityWeights, with "voom"); none by default.'
+    ),
+    "confint": ("Add CI.L and CI.R columns: a 95% confidence interval for logFC; off by default."),
+    "prior_count": (
+        'Prior count added before taking log-CPM for "trend" (edgeR cpm with log); 3 by default.'
+    ),
+}
+
+#: the R helper's argument names where they differ from Python's
+R_NAMES = {"prior_count": "prior.count"}
+
+_Func = TypeVar("_Func", bound=Callable[..., Any])
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)\{(?P<name>\w+)\}[ \t]*$", re.M)
+
+
+def fill_docs(func: _Func) -> _Func:
+    """Decorator: replace every docstring line that is only ``{option}`` by
+    ``LIMMA_DOCS[option]``, wrapped at that line's indentation (numpydoc layout kept).
+
+    An unknown placeholder raises KeyError at import, so a typo cannot ship.
+    """
+    if func.__doc__ is not None:  # python -OO strips docstrings
+
+        def fill(match: re.Match) -> str:
+            indent = match["indent"]
+            return textwrap.fill(
+                LIMMA_DOCS[match["name"]],
+                width=96,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+
+        func.__doc__ = _PLACEHOLDER.sub(fill, func.__doc__)
+    return func
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first ``". "`` (or the whole text)."""
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def cli_help(name: str) -> str:
+    """The CLI's ``help=`` for an option: the first sentence of its description (``%``
+    escaped for argparse)."""
+    return first_sentence(LIMMA_DOCS[name]).replace("%", "%%")
+
+
+R_DOCS_BEGIN = (
+    "## <limma options: from degbridge._params.LIMMA_DOCS by render_r_docs(); do not edit>"
+)
+R_DOCS_END = "## </limma options>"
+
+
+def render_r_docs(width: int = 96) -> str:
+    """The argument list at the top of ``r_scripts/degbridge.R``, between its markers.
+
+    Regenerate it after changing :data:`LIMMA_DOCS` with
+    ``python -c "from degbridge._params import render_r_docs; print(render_r_docs())"``.
+    """
+    lines = [R_DOCS_BEGIN]
+    for name, text in LIMMA_DOCS.items():
+        label = f"##   {R_NAMES.get(name, name):<12} "
+        more = "##" + " " * (len(label) - 2)
+        lines.append(
+            textwrap.fill(
+                text,
+                width=width,
+                initial_indent=label,
+                subsequent_indent=more,
+                break_on_hyphens=False,
+            )
+        )
+    lines.append(R_DOCS_END)
+    return "\n".join(lines)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import __version__
 from ._exceptions import DegbridgeWarning, RError, RNotAvailableError
+from ._params import LEAKAGE, METHODS, NORMALIZE, OUTLIERS, WEIGHTS, cli_help, resolve_method
 
 PROG = "degbridge"
 
@@ -113,37 +114,23 @@ def _add_limma_options(p: argparse.ArgumentParser) -> None:
         action="append",
         help='contrast, e.g. "treated - control" (repeatable)',
     )
+    # allowed values and help texts come from degbridge._params (shared with run_limma,
+    # tl.limma and the R helper)
+    p.add_argument("--method", choices=METHODS, default=None, help=cli_help("method"))
     p.add_argument(
-        "--method",
-        choices=["voom", "trend", "ls"],
-        default=None,
-        help="voom (counts; default for integer matrices), trend (counts → log-CPM) or ls (log-expression; default otherwise)",
-    )
-    p.add_argument(
-        "--normalize",
-        default="TMM",
-        choices=["TMM", "TMMwsp", "RLE", "upperquartile", "none"],
-        help="edgeR normalisation for counts (default TMM)",
+        "--normalize", default=NORMALIZE[0], choices=NORMALIZE, help=cli_help("normalize")
     )
     p.add_argument(
         "--no-filter",
         action="store_true",
-        help="keep every gene (default: edgeR filterByExpr for counts)",
+        help=f"keep every gene. Without it: {cli_help('filter')}",
     )
-    p.add_argument("--robust", action="store_true", help="eBayes(robust = TRUE)")
-    p.add_argument("--trend", action="store_true", help="eBayes(trend = TRUE)")
-    p.add_argument(
-        "--lfc", type=float, default=0.0, help="test against a log2 fold-change threshold (treat)"
-    )
-    p.add_argument(
-        "--block", metavar="COLUMN", help="sample-sheet column of blocks (duplicateCorrelation)"
-    )
-    p.add_argument(
-        "--weights",
-        choices=["arrayWeights", "quality"],
-        help="array weights (ls) or voomWithQualityWeights",
-    )
-    p.add_argument("--confint", action="store_true", help="add CI.L / CI.R columns")
+    p.add_argument("--robust", action="store_true", help=cli_help("robust"))
+    p.add_argument("--trend", action="store_true", help=cli_help("trend"))
+    p.add_argument("--lfc", type=float, default=0.0, help=cli_help("lfc"))
+    p.add_argument("--block", metavar="COLUMN", help=cli_help("block"))
+    p.add_argument("--weights", choices=WEIGHTS, help=cli_help("weights"))
+    p.add_argument("--confint", action="store_true", help=cli_help("confint"))
 
 
 def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "logFC") -> None:
@@ -175,13 +162,13 @@ def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "l
     )
     p.add_argument(
         "--leakage",
-        choices=["flag", "drop", "keep"],
+        choices=LEAKAGE,
         default="flag",
         help="same-test features: flag (default), drop or keep",
     )
     p.add_argument(
         "--outliers",
-        choices=["report", "clip", "drop"],
+        choices=OUTLIERS,
         default="report",
         help="outlier handling (default report)",
     )
@@ -232,14 +219,11 @@ def _run_limma_from_args(args):
     _say(args, f"reading {args.matrix}")
     matrix = read_matrix(args.matrix)
     samples = _read_samples(args.samples)
-    method = args.method
-    if method is None:
-        values = matrix.to_numpy()
-        method = "voom" if ((values >= 0).all() and (values == values.round()).all()) else "ls"
-        _say(
-            args,
-            f"method: {method} ({'integer counts' if method == 'voom' else 'log-expression'} detected)",
-        )
+    # the one method rule (_params.resolve_method), said up front; run_limma applies the same
+    # rule again and records the choice in the table's meta
+    choice = resolve_method(matrix, args.method, log=False)
+    if args.method is None:
+        _say(args, f"method: {choice.summary}")
     if args.groups is not None and samples is None:
         raise CLIError("--groups needs --samples (the sample sheet holding that column)")
     contrast = (
@@ -247,14 +231,17 @@ def _run_limma_from_args(args):
         if args.coef is not None
         else (args.contrast[0] if len(args.contrast) == 1 else args.contrast)
     )
-    _say(args, f"running limma ({method}) on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
+    _say(
+        args,
+        f"running limma ({choice.method}) on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples",
+    )
     return run_limma(
         matrix,
         samples=samples,
         design=args.design,
         groups=args.groups,
         contrast=contrast,
-        method=method,
+        method=args.method,
         normalize=None if args.normalize == "none" else args.normalize,
         filter=None if args.no_filter else "filterByExpr",
         robust=args.robust,

@@ -31,6 +31,8 @@ from ._params import (
     SortBy,
     Weights,
     check_param,
+    fill_docs,
+    resolve_method,
 )
 from .design import (
     Design,
@@ -96,7 +98,9 @@ def _(results: DEResults):
 
 @dataclass
 class _Matrix:
-    values: np.ndarray  # genes × samples float64
+    # genes × samples float64; sparse input stays as given (samples × genes) until _densify,
+    # which needs the method (all-zero genes are dropped first for filtered counts)
+    values: Any
     genes: list[str]
     samples: list[str]
     obs: pd.DataFrame | None
@@ -125,6 +129,7 @@ class _Run:
     r_warnings: list[str]
 
 
+@fill_docs
 def run_limma(
     expr,
     *,
@@ -133,7 +138,7 @@ def run_limma(
     design=None,
     contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None = None,
     coef: str | None = None,
-    method: Method = "ls",
+    method: Method | None = None,
     normalize: Normalize | None = "TMM",
     filter: FilterMethod | bool | None = "filterByExpr",
     robust: bool = False,
@@ -175,29 +180,35 @@ def run_limma(
     coef
         Same as a single coefficient name in ``contrast`` (limma's ``coef=``).
     method
-        ``"ls"``: log-expression (microarrays, log-CPM...) through ``lmFit``. ``"voom"``:
-        counts through edgeR normalisation and ``voom``. ``"trend"``: counts to log-CPM
-        (``prior_count``) with ``eBayes(trend = TRUE)``.
+        {method}
+        ``None`` (the default) applies that rule (:func:`degbridge._params.resolve_method`):
+        the choice is logged (logger ``"degbridge"``, level INFO) and recorded in
+        ``meta["options"]["method"]`` and ``meta["method_choice"]`` (``"voom: raw counts
+        detected (non-negative integers)"``, ``"ls: log-expression detected (...)"``, or
+        ``"voom: given"`` for a given method).
     normalize
-        edgeR ``calcNormFactors`` method for counts: ``"TMM"`` (default), ``"TMMwsp"``,
-        ``"RLE"``, ``"upperquartile"`` or ``None``/``"none"``.
+        {normalize}
+        ``None`` is ``"none"``.
     filter
-        ``"filterByExpr"`` (default) drops lowly expressed genes before normalising counts;
-        ``None`` keeps every gene. Ignored for ``method="ls"``.
-    robust, trend
-        ``eBayes(robust=, trend=)``.
+        {filter}
+        ``"filterByExpr"`` (the default) or ``True`` filters, ``None`` or ``False`` keeps every
+        gene.
+    robust
+        {robust}
+    trend
+        {trend}
     lfc
-        With ``lfc > 0``, test against this log2 fold-change threshold with ``treat`` and
-        ``topTreat`` (no ``B`` column then).
+        {lfc}
     block
-        Sample blocks (a sample-table column name or one label per sample) for
-        ``duplicateCorrelation``: repeated measures or paired samples.
+        {block}
+        Or one label per sample.
     weights
-        ``"arrayWeights"`` (``method="ls"``) or ``"quality"`` (``voomWithQualityWeights``).
+        {weights}
     confint
-        Add ``CI.L``/``CI.R`` (``True`` for 95 %, or a level such as ``0.99``).
+        {confint}
+        ``True``, or another level such as ``0.99``.
     prior_count
-        Prior count of ``cpm(log = TRUE)`` for ``method="trend"``.
+        {prior_count}
     sort_by
         Row order: ``"auto"`` is limma's default (``B`` for ``topTable``, ``P`` for ``treat``
         and the F-test); ``"none"`` keeps the input gene order. Sorting is stable.
@@ -225,30 +236,37 @@ def run_limma(
     # long only by its docstring: the body is the named steps (options, matrix, design and
     # contrasts, R, tables)
     started = time.perf_counter()
-    opts = LimmaOptions.from_arguments(
-        method=method,
-        normalize=normalize,
-        filter=filter,
-        robust=robust,
-        trend=trend,
-        lfc=lfc,
-        weights=weights,
-        confint=confint,
-        prior_count=prior_count,
-        sort_by=sort_by,
-    )
+    arguments = {
+        "normalize": normalize,
+        "filter": filter,
+        "robust": robust,
+        "trend": trend,
+        "lfc": lfc,
+        "weights": weights,
+        "confint": confint,
+        "prior_count": prior_count,
+        "sort_by": sort_by,
+    }
+    LimmaOptions.check_arguments(method=method, **arguments)  # before reading any data
     if coef is not None:
         if contrast is not None:
             msg = "give either contrast= or coef=, not both"
             raise ValueError(msg)
         contrast = coef
-    mat = _resolve_matrix(expr, gene_ids, sample_ids, layer, drop_zero=opts.counts and opts.filter)
+    mat = _resolve_matrix(expr, gene_ids, sample_ids, layer)
+    pseudobulk = is_anndata(expr) and "pseudobulk" in expr.uns
+    choice = resolve_method(
+        mat.values, method, counts="pseudobulk sums of raw counts" if pseudobulk else "raw counts"
+    )
+    opts = LimmaOptions.from_arguments(method=choice.method, **arguments)
+    _densify(mat, drop_zero=opts.counts and opts.filter)
     _check_values(mat, opts)
     des = _resolve_design(mat, groups, samples, design)
     check_design(des)
     spec = _Contrasts(*contrast_matrix(contrast, des.columns))
     block_labels = _resolve_block(block, mat, samples)
     run = _limma_in_r(mat, des, spec, opts, block_labels)
+    run.meta["method_choice"] = str(choice)
     for text in dict.fromkeys(run.r_warnings):
         warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
     if mat.n_missing:
@@ -291,9 +309,23 @@ class LimmaOptions:
         if self.filter and not self.counts:  # filterByExpr is for counts only
             object.__setattr__(self, "filter", False)
 
+    @staticmethod
+    def check_arguments(**arguments: Any) -> None:
+        """Check each option's value against :data:`LIMMA_CONSTRAINTS` (ValueError naming the
+        option); ``method=None`` (chosen from the data later) passes."""
+        for name in LIMMA_CONSTRAINTS:
+            if name in arguments and not (name == "method" and arguments[name] is None):
+                check_param(name, arguments[name])
+
     @classmethod
     def from_arguments(cls, **arguments: Any) -> LimmaOptions:
-        """Check ``run_limma``'s option arguments (ValueError naming the option) and build."""
+        """Check ``run_limma``'s option arguments (ValueError naming the option) and build.
+
+        ``method`` must be resolved already (:func:`degbridge._params.resolve_method`).
+        """
+        if arguments.get("method", "") is None:
+            msg = "LimmaOptions needs a resolved method, not None (see resolve_method)"
+            raise ValueError(msg)
         for name in LIMMA_CONSTRAINTS:
             if name in arguments:
                 check_param(name, arguments[name])
@@ -349,7 +381,8 @@ class LimmaOptions:
 # ---------------------------------------------------------------------------------------
 
 
-def _resolve_matrix(expr, gene_ids, sample_ids, layer, *, drop_zero: bool) -> _Matrix:
+def _resolve_matrix(expr, gene_ids, sample_ids, layer) -> _Matrix:
+    """The input as a :class:`_Matrix` (sparse input stays sparse: see :func:`_densify`)."""
     import scipy.sparse as sp
 
     dropped: list[str] = []
@@ -360,10 +393,7 @@ def _resolve_matrix(expr, gene_ids, sample_ids, layer, *, drop_zero: bool) -> _M
         samples = [str(s) for s in expr.obs_names]
         obs = expr.obs
         source = f"AnnData ({'layer ' + repr(layer) if layer else 'X'})"
-        if sp.issparse(X):
-            values, genes, dropped = _sparse_to_dense(X, genes, drop_zero)
-        else:
-            values = np.asarray(X, dtype=np.float64).T
+        values = X if sp.issparse(X) else np.asarray(X, dtype=np.float64).T
         return _Matrix(values, genes, samples, obs, source, True, dropped)
     if layer is not None:
         msg = "layer= applies to AnnData input only"
@@ -389,9 +419,7 @@ def _resolve_matrix(expr, gene_ids, sample_ids, layer, *, drop_zero: bool) -> _M
         named = not isinstance(expr.columns, pd.RangeIndex)
         return _Matrix(values, genes, samples, None, source, named, dropped)
     if sp.issparse(expr):
-        values, genes, dropped = _sparse_to_dense(
-            expr.T.tocsr(), _ids(gene_ids, expr.shape[0], "gene"), drop_zero
-        )
+        values, genes = expr.T.tocsr(), _ids(gene_ids, expr.shape[0], "gene")
         samples = _ids(sample_ids, expr.shape[1], "sample")
         return _Matrix(
             values, genes, samples, None, "sparse matrix", sample_ids is not None, dropped
@@ -429,6 +457,14 @@ def _ids(ids, n: int, what: str) -> list[str]:
         msg = f"{what}_ids has {len(ids)} names but the matrix has {n} {what}s"
         raise ValueError(msg)
     return ids
+
+
+def _densify(mat: _Matrix, *, drop_zero: bool) -> None:
+    """Sparse input (samples × genes) → dense genes × samples, in place; dense is left as is."""
+    import scipy.sparse as sp
+
+    if sp.issparse(mat.values):
+        mat.values, mat.genes, mat.dropped_zero = _sparse_to_dense(mat.values, mat.genes, drop_zero)
 
 
 def _sparse_to_dense(X, genes: list[str], drop_zero: bool):

@@ -17,28 +17,17 @@ For single-cell data, ``sample_key=`` sums the raw counts of each sample (× gro
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ._checks import get_matrix, looks_like_counts
+from ._params import fill_docs
 from .anndata import _check_anndata, check_key, pseudobulk, store_comparison, store_limma
 from .anndata import stored_limma as _stored_limma
 
 __all__ = ["compare", "limma"]
 
-logger = logging.getLogger("degbridge")
 
-
-def _choose_method(adata, layer: str | None, sample_key: str | None) -> tuple[str, str]:
-    """``method=None``: voom for raw counts, ls for log-expression; and why."""
-    if sample_key is not None:
-        return "voom", "pseudobulk sums of raw counts"
-    if looks_like_counts(get_matrix(adata, layer)):
-        return "voom", "raw counts detected (non-negative integers)"
-    return "ls", "log-expression detected (not all non-negative integers)"
-
-
+@fill_docs
 def limma(
     adata,
     *,
@@ -68,11 +57,11 @@ def limma(
     layer
         Layer holding raw counts or log-expression; default ``X``.
     method
-        ``"voom"``, ``"trend"`` or ``"ls"`` (see :func:`degbridge.run_limma`). ``None`` (the
-        default) chooses from the data: ``"voom"`` when every value of ``X``/``layer`` is a
-        finite non-negative integer (raw counts) or with ``sample_key``, ``"ls"`` otherwise
-        (log-expression). The choice is logged (logger ``"degbridge"``, level INFO) and
-        recorded in ``adata.uns[key_added]["params"]["method_choice"]``.
+        {method}
+        ``None`` (the default) applies that rule to ``X``/``layer`` (with ``sample_key``, to
+        the pseudobulk sums, which are raw counts): the choice is logged (logger
+        ``"degbridge"``, level INFO) and recorded in
+        ``adata.uns[key_added]["params"]["method_choice"]``, as by :func:`degbridge.run_limma`.
     sample_key
         Single-cell data: ``obs`` column of the biological sample; counts are summed per
         sample × ``groupby`` (:func:`degbridge.pp.pseudobulk`) before limma.
@@ -83,8 +72,31 @@ def limma(
     copy
         Work on a copy and return it.
     **options
-        Any other :func:`degbridge.run_limma` option (``filter``, ``robust``, ``lfc``,
-        ``block``, ``weights``, ``confint``, ``normalize``, ``trend``, ``sort_by``...).
+        Any other :func:`degbridge.run_limma` option (those below, ``sort_by``...).
+
+    Other Parameters
+    ----------------
+    normalize
+        {normalize}
+    filter
+        {filter}
+        ``None`` keeps every gene.
+    robust
+        {robust}
+    trend
+        {trend}
+    lfc
+        {lfc}
+    block
+        {block}
+        Here an ``obs`` column, or one label per sample.
+    weights
+        {weights}
+    confint
+        {confint}
+        Or a level such as ``0.99``.
+    prior_count
+        {prior_count}
 
     Returns
     -------
@@ -94,7 +106,7 @@ def limma(
     :mod:`degbridge.anndata`. Read the tables with :func:`degbridge.get.limma_df`. Nothing is
     written when anything fails.
     """
-    from .limma import run_limma
+    from .limma import DEResults, run_limma
 
     _check_anndata(adata)
     check_key(key_added)
@@ -108,13 +120,6 @@ def limma(
         levels = sorted(map(str, adata.obs[groupby].unique()))
         msg = f"say which comparison to make, e.g. contrast='{levels[-1]} - {levels[0]}' (levels of {groupby!r}: {levels})"
         raise ValueError(msg)
-    params: dict[str, Any] = {}
-    if method is None:
-        method, why = _choose_method(adata, layer, sample_key)
-        params["method_choice"] = f"{method}: {why}"
-        logger.info("tl.limma: method=%r (%s)", method, why)
-    else:
-        params["method_choice"] = f"{method}: given"
     extra: dict[str, Any] = {}
     data, data_layer = adata, layer
     if sample_key is not None:
@@ -130,6 +135,9 @@ def limma(
         layer=data_layer,
         **options,
     )
+    # run_limma chose the method (the one rule, _params.resolve_method) and says why
+    first = next(iter(result.values())) if isinstance(result, DEResults) else result
+    params = {"method_choice": first.meta["method_choice"]}
     adata = adata.copy() if copy else adata
     store_limma(adata, result, key=key_added, extra=extra, params=params)
     return adata if copy else None

@@ -16,6 +16,46 @@
 ## degbridge itself uses (limma_de.R). Results are ordinary data.frames with gene IDs as row
 ## names. Everything crosses reticulate as plain vectors and lists: Debian's reticulate 1.28
 ## corrupts numpy 2 / pandas 2 objects, plain lists convert cleanly.
+##
+## degbridge_limma(x, samples, design, groups, contrast, coef, method, normalize, filter,
+##                 robust, trend, lfc, block, weights, confint, prior.count, match):
+## x is a genes x samples matrix (gene IDs as row names, sample IDs as column names); design
+## a formula over sample-sheet columns or a numeric design matrix; groups one label per
+## sample; contrast an expression over design columns (or several); coef a design column.
+## method = NULL (the default) chooses "voom" or "ls" by the rule of degbridge.run_limma
+## (.degbridge_choose_method below); the choice is reported with message() and recorded as
+## attr(result, "method_choice"). filter is TRUE/FALSE; block is a sample-sheet column name or
+## one label per sample; weights is "none" (the default), "arrayWeights" or "quality"; confint
+## is TRUE/FALSE or a level. The other options, described as in Python:
+## <limma options: from degbridge._params.LIMMA_DOCS by render_r_docs(); do not edit>
+##   method       How the values are modelled: "voom" (raw counts: edgeR normalisation, then
+##                voom), "trend" (raw counts to log-CPM, then eBayes with trend) or "ls"
+##                (log-expression such as microarrays or log-CPM, through lmFit); by default
+##                chosen from the data: "voom" when every value is a finite non-negative integer
+##                (within 1e-8), that is raw counts, and "ls" otherwise. The choice is logged,
+##                with the reason.
+##   normalize    edgeR normalisation of counts (calcNormFactors method): "TMM", "TMMwsp",
+##                "RLE", "upperquartile" or "none"; "TMM" by default, ignored for "ls".
+##   filter       Drop lowly expressed genes with edgeR's filterByExpr before normalising counts
+##                (on by default; never for "ls").
+##   robust       Robust empirical Bayes (eBayes robust option): genes with outlying variances
+##                do not distort the prior variance; off by default.
+##   trend        Let the prior variance depend on the average expression (eBayes trend option),
+##                for log-expression whose variance changes with the mean; always on for
+##                "trend".
+##   lfc          Log2 fold-change threshold: above 0, genes are tested for a change larger than
+##                it with treat and topTreat (no B column then); 0, the default, tests for any
+##                change.
+##   block        Sample-table column of blocks (repeated measures, paired samples):
+##                duplicateCorrelation estimates the correlation within blocks and the fit uses
+##                it.
+##   weights      Sample weights: "arrayWeights" (limma arrayWeights, with "ls") or "quality"
+##                (voomWithQualityWeights, with "voom"); none by default.
+##   confint      Add CI.L and CI.R columns: a 95% confidence interval for logFC; off by
+##                default.
+##   prior.count  Prior count added before taking log-CPM for "trend" (edgeR cpm with log); 3 by
+##                default.
+## </limma options>
 
 .degbridge <- new.env(parent = emptyenv())
 
@@ -24,6 +64,7 @@
     if (!requireNamespace("reticulate", quietly = TRUE))
       stop("degbridge from R needs the reticulate package (Debian: apt-get install r-cran-reticulate)")
     .degbridge$bridge <- reticulate::import("degbridge._reticulate", convert = TRUE)
+    .degbridge$params <- reticulate::import("degbridge._params", convert = TRUE)
     env <- new.env(parent = globalenv())
     sys.source(.degbridge$bridge$r_script_path("limma_de.R"), envir = env)
     .degbridge$limma <- env
@@ -63,6 +104,18 @@
   lv[!vapply(lv, is.null, logical(1))]
 }
 
+## The method default rule of degbridge.run_limma (degbridge._params.resolve_method), here
+## in R so that the matrix need not cross to Python: raw counts (every value a finite
+## non-negative integer within 1e-8) -> "voom", anything else (missing values included) ->
+## "ls". Returns list(method, why) with the words Python records.
+.degbridge_count_tolerance <- 1e-8
+.degbridge_choose_method <- function(x) {
+  counts <- length(x) > 0 && !anyNA(x) && all(is.finite(x)) && all(x >= 0) &&
+    all(abs(x - round(x)) <= .degbridge_count_tolerance)
+  if (counts) list(method = "voom", why = "raw counts detected (non-negative integers)")
+  else list(method = "ls", why = "log-expression detected (not all non-negative integers)")
+}
+
 .degbridge_check_matrix <- function(x, method) {
   if (!is.numeric(x)) stop("x must be a numeric matrix (genes x samples)")
   if (is.null(rownames(x))) stop("x needs gene IDs as row names")
@@ -83,16 +136,26 @@
 }
 
 degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, contrast = NULL,
-                            coef = NULL, method = c("voom", "trend", "ls"), normalize = "TMM",
+                            coef = NULL, method = NULL, normalize = "TMM",
                             filter = TRUE, robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
                             weights = c("none", "arrayWeights", "quality"), confint = FALSE,
                             prior.count = 3, match = c("ids", "position")) {
-  method <- match.arg(method)
   match <- match.arg(match)
   weights <- match.arg(weights)
   m <- .degbridge_modules()
   x <- as.matrix(x)
   storage.mode(x) <- "double"
+  if (is.null(method)) {
+    choice <- .degbridge_choose_method(x)
+    method <- choice$method
+    method_choice <- paste0(method, ": ", choice$why)
+    message("degbridge_limma: method = \"", method, "\" (", choice$why, ")")
+  } else {
+    ## the allowed values and the error message are Python's (degbridge._params)
+    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
+    m$params$check_param("method", method)
+    method_choice <- paste0(method, ": given")
+  }
   .degbridge_check_matrix(x, method)
   if (!is.null(coef)) {
     if (!is.null(contrast)) stop("give contrast or coef, not both")
@@ -157,12 +220,17 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
   }
   tables <- lapply(res$tables, order_table)
   names(tables) <- unlist(spec$contrast_names)
-  if (length(tables) == 1) return(tables[[1]])
+  if (length(tables) == 1) {
+    tab <- tables[[1]]
+    attr(tab, "method_choice") <- method_choice
+    return(tab)
+  }
   if (!is.null(res$ftable)) {
     ft <- res$ftable
     rownames(ft) <- genes
     tables$F <- ft[order(ft$P.Value, method = "radix"), , drop = FALSE]
   }
+  attr(tables, "method_choice") <- method_choice
   tables
 }
 

@@ -45,7 +45,8 @@ write_full(res$predictions[, c("observed", "predicted", "oof")], "predictions_fr
 err <- tryCatch(degbridge_limma(counts, samples, design = ~ dex, coef = "system('touch PWNED')"),
                 error = function(e) conditionMessage(e))
 cat("ERROR:", err, "\n")
-err2 <- tryCatch(degbridge_limma(counts / 3, samples, design = ~ dex, coef = "dextreated"),
+err2 <- tryCatch(degbridge_limma(counts / 3, samples, design = ~ dex, coef = "dextreated",
+                                 method = "voom"),
                  error = function(e) conditionMessage(e))
 cat("ERROR2:", err2, "\n")
 """

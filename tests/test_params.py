@@ -1,0 +1,453 @@
+"""One method default rule and one source for option values and descriptions (issue 12).
+
+The rule (``method=None``: raw counts → voom, anything else → ls) is checked against literal
+expectations, then against the R helper's own implementation in a native Rscript; the
+descriptions of ``degbridge._params.LIMMA_DOCS`` against the rendered ``run_limma`` and
+``tl.limma`` docstrings, the CLI's ``--help`` and the comment block of ``r_scripts/degbridge.R``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import degbridge
+from degbridge import _params, cli, tl
+from degbridge import limma as limma_mod
+from degbridge._params import (
+    LEAKAGE,
+    LIMMA_DOCS,
+    METHODS,
+    NORMALIZE,
+    OUTLIERS,
+    R_NAMES,
+    WEIGHTS,
+    first_sentence,
+    render_r_docs,
+    resolve_method,
+)
+
+from .conftest import random_expr, read_full, run_rscript, write_matrix_bin
+
+COUNTS_WHY = "raw counts detected (non-negative integers)"
+LOG_WHY = "log-expression detected (not all non-negative integers)"
+
+
+def _counts(seed: int = 0, shape=(30, 6)) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(20, size=shape).astype(float)
+
+
+def _edge_cases() -> dict[str, tuple[np.ndarray, str]]:
+    """name: (matrix, the method the rule must choose), written out by hand."""
+    c = _counts()
+    with_nan, with_inf, negative = c.copy(), c.copy(), c.copy()
+    with_nan[3, 2] = np.nan
+    with_inf[4, 1] = np.inf
+    negative[5, 0] = -1.0
+    return {
+        "counts": (c, "voom"),
+        "counts_plus_half": (c + 0.5, "ls"),
+        "negative": (negative, "ls"),
+        "na": (with_nan, "ls"),
+        "inf": (with_inf, "ls"),
+        "within_tolerance": (c + 1e-9, "voom"),  # float noise on counts (tximport rounding)
+        "beyond_tolerance": (c + 1e-7, "ls"),
+        "all_zero": (np.zeros((4, 3)), "voom"),
+        "large_counts": (c * 1e9, "voom"),
+        "log_expression": (random_expr(30, 6, 0).to_numpy(), "ls"),
+        "negative_zero": (np.where(c == c.max(), -0.0, c), "voom"),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# the rule, in Python
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(_edge_cases()))
+def test_rule_on_edge_cases(name):
+    values, expected = _edge_cases()[name]
+    choice = resolve_method(values, None, log=False)
+    assert choice.method == expected
+    assert str(choice) == f"{expected}: {COUNTS_WHY if expected == 'voom' else LOG_WHY}"
+    # the same answer whatever the container
+    assert resolve_method(pd.DataFrame(values), None, log=False) == choice
+    assert resolve_method(values.T, None, log=False) == choice
+
+
+def test_rule_on_sparse_dtypes_and_empty():
+    c = _counts()
+    assert resolve_method(sp.csr_matrix(c), None, log=False).method == "voom"
+    assert resolve_method(sp.csc_matrix(c + 0.25), None, log=False).method == "ls"
+    assert resolve_method(c.astype(np.uint16), None, log=False).method == "voom"
+    assert resolve_method(c.astype(np.int64) - 30, None, log=False).method == "ls"
+    assert resolve_method(np.empty((0, 4)), None, log=False).method == "ls"
+
+
+def test_given_method_is_checked_and_kept(caplog):
+    with caplog.at_level(logging.INFO, logger="degbridge"):
+        choice = resolve_method(random_expr(5, 4, 0), "trend")
+    assert (choice.method, str(choice), choice.summary) == (
+        "trend",
+        "trend: given",
+        "trend (given)",
+    )
+    assert caplog.text == ""  # nothing was chosen
+    with pytest.raises(ValueError, match=r"method must be one of \['ls', 'voom', 'trend'\]"):
+        resolve_method(_counts(), "deseq")
+
+
+def test_detected_choice_is_logged(caplog):
+    with caplog.at_level(logging.INFO, logger="degbridge"):
+        choice = resolve_method(_counts(), None, caller="somewhere")
+    assert caplog.records[-1].name == "degbridge"
+    assert caplog.records[-1].getMessage() == f"somewhere: method='voom' ({COUNTS_WHY})"
+    assert choice.summary == "voom (integer counts detected)"
+    choice = resolve_method(_counts(), None, counts="pseudobulk sums of raw counts", log=False)
+    assert str(choice) == "voom: pseudobulk sums of raw counts detected (non-negative integers)"
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Record every resolve_method call of run_limma and the CLI; stop before R."""
+    calls = []
+
+    def recording(values, method, **kwargs):
+        choice = resolve_method(values, method, **kwargs)
+        calls.append((np.shape(values), method, choice.method))
+        return choice
+
+    def no_r(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(limma_mod, "resolve_method", recording)
+    monkeypatch.setattr(cli, "resolve_method", recording)
+    monkeypatch.setattr(limma_mod, "_limma_in_r", no_r)
+    return calls
+
+
+def test_run_limma_tl_and_cli_use_the_one_rule(spy, tmp_path):
+    ad = pytest.importorskip("anndata")
+    counts = pd.DataFrame(_counts(), columns=[f"s{j}" for j in range(6)])
+    counts.index = [f"g{i}" for i in range(30)]
+    groups = list("aaabbb")
+    with pytest.raises(_Stop):
+        degbridge.run_limma(counts, groups=groups, contrast="b-a")
+    assert spy[-1] == ((30, 6), None, "voom")
+    adata = ad.AnnData(
+        X=np.log2(counts.T.to_numpy() + 1.5), obs=pd.DataFrame({"g": groups}, index=counts.columns)
+    )
+    with pytest.raises(_Stop):
+        tl.limma(adata, groupby="g", contrast="b-a")
+    assert spy[-1] == ((30, 6), None, "ls")  # genes × samples by then
+    adata.layers["counts"] = sp.csr_matrix(counts.T.to_numpy())
+    with pytest.raises(_Stop):
+        tl.limma(adata, groupby="g", contrast="b-a", layer="counts")
+    assert spy[-1][1:] == (None, "voom")
+    counts.to_csv(tmp_path / "counts.tsv", sep="\t")
+    pd.DataFrame({"g": groups}, index=counts.columns).to_csv(tmp_path / "s.tsv", sep="\t")
+    args = cli.build_parser().parse_args(
+        ["limma", str(tmp_path / "counts.tsv"), "--samples", str(tmp_path / "s.tsv"),
+         "--groups", "g", "--contrast", "b-a", "-o", str(tmp_path / "t.tsv"), "--quiet"]
+    )  # fmt: skip
+    with pytest.raises(_Stop):
+        cli._run_limma_from_args(args)
+    # the CLI says the choice up front, then run_limma applies the same rule and records it
+    assert spy[-2:] == [((30, 6), None, "voom"), ((30, 6), None, "voom")]
+
+
+@pytest.mark.r
+def test_run_limma_records_the_choice_and_fits_that_method():
+    counts = pd.DataFrame(_counts(3, (200, 6)), columns=[f"s{j}" for j in range(6)])
+    counts.index = [f"g{i}" for i in range(200)]
+    groups = list("aaabbb")
+    auto = degbridge.run_limma(counts, groups=groups, contrast="b-a", filter=None)
+    voom = degbridge.run_limma(counts, groups=groups, contrast="b-a", filter=None, method="voom")
+    pd.testing.assert_frame_equal(pd.DataFrame(auto), pd.DataFrame(voom), check_exact=True)
+    assert auto.meta["options"]["method"] == "voom" and auto.meta["method"] == "limma-voom"
+    assert auto.meta["method_choice"] == f"voom: {COUNTS_WHY}"
+    assert voom.meta["method_choice"] == "voom: given"
+    # integer-valued data meant as log-expression must now say so
+    ls = degbridge.run_limma(counts, groups=groups, contrast="b-a", method="ls")
+    assert ls.meta["options"]["method"] == "ls"
+    assert not np.allclose(ls["logFC"].loc[voom.index], voom["logFC"])
+    logexpr = np.log2(counts + 0.5)
+    auto = degbridge.run_limma(logexpr, groups=groups, contrast=["b-a", "a-b"])
+    assert {t.meta["method_choice"] for t in auto.values()} == {f"ls: {LOG_WHY}"}
+    assert auto.ftest.meta["options"]["method"] == "ls"
+    # sparse AnnData counts: chosen before densifying, all-zero genes dropped as for voom
+    ad = pytest.importorskip("anndata")
+    X = counts.T.to_numpy()
+    X[:, :5] = 0
+    adata = ad.AnnData(X=sp.csr_matrix(X), obs=pd.DataFrame({"g": groups}, index=counts.columns))
+    adata.var_names = counts.index
+    auto = degbridge.run_limma(adata, groups="g", contrast="b-a")
+    ref = degbridge.run_limma(pd.DataFrame(X.T, index=counts.index), groups=groups,
+                              contrast="b-a", method="voom")  # fmt: skip
+    assert auto.meta["method_choice"] == f"voom: {COUNTS_WHY}"
+    assert auto.meta["dropped_all_zero"] == 5
+    np.testing.assert_array_equal(auto["logFC"].to_numpy(), ref["logFC"].to_numpy())
+
+
+# ---------------------------------------------------------------------------------------
+# the rule, R helper against Python
+# ---------------------------------------------------------------------------------------
+
+R_RULE = r"""
+source(Sys.getenv("DEGBRIDGE_R_HELPER"))
+stopifnot(.degbridge_count_tolerance == 1e-8)
+out <- character(0)
+for (name in strsplit(Sys.getenv("CASES"), ",")[[1]]) {
+  x <- read_matrix_bin(name)
+  choice <- .degbridge_choose_method(x)
+  out <- c(out, paste(name, choice$method, choice$why, sep = "\t"))
+  ## an integer matrix (R's own type for counts) decides the same way
+  if (all(is.finite(x)) && all(x == round(x)) && all(abs(x) < .Machine$integer.max)) {
+    xi <- x
+    storage.mode(xi) <- "integer"
+    out <- c(out, paste(paste0(name, "_int"), .degbridge_choose_method(xi)$method,
+                        .degbridge_choose_method(xi)$why, sep = "\t"))
+  }
+}
+writeLines(out, "choices.tsv")
+"""
+
+
+@pytest.mark.r
+def test_r_helper_chooses_like_python(tmp_path, monkeypatch):
+    cases = _edge_cases()
+    for name, (values, _) in cases.items():
+        write_matrix_bin(values, tmp_path / name)
+    monkeypatch.setenv("DEGBRIDGE_R_HELPER", degbridge.r_script_path("degbridge.R"))
+    monkeypatch.setenv("CASES", ",".join(cases))
+    run_rscript(R_RULE, tmp_path)
+    rows = [line.split("\t") for line in (tmp_path / "choices.tsv").read_text().splitlines()]
+    got = {name: (method, why) for name, method, why in rows}
+    assert {"counts_int", "negative_int"} <= set(got)
+    for name, (method, why) in got.items():
+        values, expected = cases[name.removesuffix("_int")]
+        python = resolve_method(values, None, log=False)
+        assert (method, why) == (python.method, python.why), name
+        assert method == expected, name
+
+
+R_END_TO_END = r"""
+library(reticulate)
+use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
+source(import("degbridge")$r_script_path("degbridge.R"))
+counts <- read_matrix_bin("counts")
+dimnames(counts) <- list(paste0("g", seq_len(nrow(counts)) - 1L), paste0("s", 0:5))
+grp <- rep(c("a", "b"), each = 3)
+msgs <- character(0)
+keep_message <- function(m) {
+  msgs <<- c(msgs, sub("\n$", "", conditionMessage(m)))
+  invokeRestart("muffleMessage")
+}
+tab <- withCallingHandlers(degbridge_limma(counts, groups = grp, contrast = "b - a",
+                                           filter = FALSE), message = keep_message)
+write_full(tab, "auto_counts.tsv")
+lg <- withCallingHandlers(degbridge_limma(log2(counts + 0.5), groups = grp, contrast = "b - a"),
+                          message = keep_message)
+write_full(lg, "auto_log.tsv")
+given <- degbridge_limma(counts, groups = grp, contrast = "b - a", method = "trend")
+bad <- tryCatch(degbridge_limma(counts, groups = grp, contrast = "b - a", method = "deseq"),
+                error = function(e) trimws(conditionMessage(e)))
+writeLines(c(attr(tab, "method_choice"), attr(lg, "method_choice"),
+             attr(given, "method_choice"), bad, msgs), "choices.txt")
+"""
+
+
+@pytest.mark.r
+def test_r_helper_default_end_to_end(tmp_path, monkeypatch):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not on PATH")
+    check = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
+        capture_output=True,
+    )
+    if check.returncode:
+        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+    counts = pd.DataFrame(_counts(5, (150, 6)), columns=[f"s{j}" for j in range(6)])
+    counts.index = [f"g{i}" for i in range(150)]
+    counts.iloc[:20, 3:] *= 3
+    write_matrix_bin(counts.to_numpy(), tmp_path / "counts")
+    monkeypatch.setenv("DEGBRIDGE_PYTHON", sys.executable)
+    run_rscript(R_END_TO_END, tmp_path)
+    lines = (tmp_path / "choices.txt").read_text().splitlines()
+    groups = list("aaabbb")
+    auto = degbridge.run_limma(counts, groups=groups, contrast="b - a", filter=None)
+    log = degbridge.run_limma(np.log2(counts + 0.5), groups=groups, contrast="b - a")
+    assert lines[:3] == [auto.meta["method_choice"], log.meta["method_choice"], "trend: given"]
+    assert lines[0] == f"voom: {COUNTS_WHY}" and lines[1] == f"ls: {LOG_WHY}"
+    assert lines[3].startswith("ValueError: method must be one of ['ls', 'voom', 'trend']")
+    assert lines[4:] == [
+        f'degbridge_limma: method = "voom" ({COUNTS_WHY})',
+        f'degbridge_limma: method = "ls" ({LOG_WHY})',
+    ]
+    for name, ours in (("auto_counts", auto), ("auto_log", log)):
+        theirs = read_full(tmp_path / f"{name}.tsv")
+        pd.testing.assert_frame_equal(
+            theirs, pd.DataFrame(ours), check_exact=False, rtol=1e-12, check_names=False
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# one description per option
+# ---------------------------------------------------------------------------------------
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _param_block(doc: str, name: str) -> str:
+    """The description under ``name`` in a numpydoc parameter list (4-space indent)."""
+    lines = doc.splitlines()
+    start = lines.index(f"    {name}")
+    body = []
+    for line in lines[start + 1 :]:
+        if line.strip() and not line.startswith("        "):
+            break
+        body.append(line)
+    return _flat("\n".join(body))
+
+
+@pytest.mark.parametrize("func", [degbridge.run_limma, tl.limma], ids=["run_limma", "tl.limma"])
+def test_docstrings_carry_the_shared_descriptions(func):
+    doc = func.__doc__
+    assert "{" + "method}" not in doc  # every placeholder filled
+    for name, text in LIMMA_DOCS.items():
+        assert _param_block(doc, name).startswith(_flat(text)), name
+    # numpydoc layout kept: the sections and their underlines
+    for section in ("Parameters", "Returns"):
+        assert f"\n    {section}\n    {'-' * len(section)}\n" in doc
+
+
+def _help(*command: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "degbridge", *command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    return out.stdout
+
+
+CLI_OPTIONS = {
+    "method": "--method",
+    "normalize": "--normalize",
+    "filter": "--no-filter",
+    "robust": "--robust",
+    "trend": "--trend",
+    "lfc": "--lfc",
+    "block": "--block",
+    "weights": "--weights",
+    "confint": "--confint",
+}
+
+
+@pytest.mark.parametrize("command", ["limma", "run"])
+def test_cli_help_is_the_first_sentence(command):
+    text = re.sub(r"\s+", "", _help(command))  # argparse re-wraps, hyphens included
+    for name, flag in CLI_OPTIONS.items():
+        sentence = first_sentence(LIMMA_DOCS[name])
+        assert re.sub(r"\s+", "", sentence) in text, (name, sentence)
+        assert flag in text
+    # no CLI option for prior_count: its text is not there (the check can fail)
+    assert re.sub(r"\s+", "", first_sentence(LIMMA_DOCS["prior_count"])) not in text
+
+
+def _r_block() -> tuple[str, dict[str, str]]:
+    text = Path(degbridge.r_script_path("degbridge.R")).read_text(encoding="utf-8")
+    begin, end = _params.R_DOCS_BEGIN, _params.R_DOCS_END
+    block = text[text.index(begin) : text.index(end) + len(end)]
+    entries: dict[str, list[str]] = {}
+    for line in block.splitlines()[1:-1]:
+        m = re.fullmatch(r"##   (\S+)\s+(.*)", line)
+        if m and not line.startswith("##    "):
+            current = m[1]
+            entries[current] = [m[2]]
+        else:
+            entries[current].append(line.removeprefix("##").strip())
+    return block, {k: _flat(" ".join(v)) for k, v in entries.items()}
+
+
+def test_r_helper_documents_the_same_text():
+    block, entries = _r_block()
+    expected = {R_NAMES.get(k, k): _flat(v) for k, v in LIMMA_DOCS.items()}
+    assert entries == expected
+    assert block == render_r_docs()  # regenerate with render_r_docs() after editing LIMMA_DOCS
+    # each documented name is an argument of degbridge_limma
+    text = Path(degbridge.r_script_path("degbridge.R")).read_text(encoding="utf-8")
+    signature = text[text.index("degbridge_limma <- function(") :].split("{", 1)[0]
+    arguments = set(re.findall(r"([A-Za-z.]+)\s*=", signature)) | {"x"}
+    assert set(entries) <= arguments
+
+
+# ---------------------------------------------------------------------------------------
+# allowed values declared once
+# ---------------------------------------------------------------------------------------
+
+
+def _choices() -> dict[str, list]:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    out: dict[str, list] = {}
+    for command in ("limma", "compare", "run"):
+        for action in sub.choices[command]._actions:
+            if action.choices is not None:
+                out.setdefault(action.option_strings[0], []).append(list(action.choices))
+    return out
+
+
+def test_cli_choices_are_the_declared_values():
+    choices = _choices()
+    assert choices["--method"] == [["ls", "voom", "trend"]] * 2  # limma and run
+    declared = {
+        "--method": METHODS,
+        "--normalize": NORMALIZE,
+        "--weights": WEIGHTS,
+        "--leakage": LEAKAGE,
+        "--outliers": OUTLIERS,
+    }
+    for flag, values in declared.items():
+        assert choices[flag] and all(c == list(values) for c in choices[flag]), flag
+    assert set(choices) == set(declared)
+
+
+def test_type_hints_use_the_declared_values():
+    hints = typing.get_type_hints(degbridge.run_limma)
+    assert set(typing.get_args(hints["method"])) == {_params.Method, type(None)}
+    assert typing.get_args(_params.Method) == METHODS == ("ls", "voom", "trend")
+    assert _params.Normalize in typing.get_args(hints["normalize"])
+    assert _params.Weights in typing.get_args(hints["weights"])
+    # compare() declares its own Literal for these two: they must stay the same values
+    hints = typing.get_type_hints(degbridge.compare)
+    assert typing.get_args(hints["leakage"]) == LEAKAGE
+    assert typing.get_args(hints["outliers"]) == OUTLIERS
+
+
+def test_descriptions_name_every_allowed_value():
+    for name, values in (("method", METHODS), ("normalize", NORMALIZE), ("weights", WEIGHTS)):
+        for value in values:
+            assert f'"{value}"' in LIMMA_DOCS[name], (name, value)
+    assert "1e-8" in LIMMA_DOCS["method"]
+    from degbridge._checks import COUNT_TOLERANCE
+
+    assert COUNT_TOLERANCE == 1e-8
