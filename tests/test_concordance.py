@@ -102,6 +102,7 @@ def test_airway_three_methods(airway):
     if not r.package_installed("DESeq2"):
         pytest.skip("Debian's r-bioc-deseq2 is not installed")
     counts, samples = airway
+    counts = counts.iloc[::3]  # every third gene: DESeq2 on all of airway takes about a minute
     kw = {"samples": samples, "design": "~ celltype + dex", "coef": "dextreated"}
     tables = {
         "voom": degbridge.run_limma(counts, method="voom", **kw),
@@ -110,6 +111,7 @@ def test_airway_three_methods(airway):
     }
     res = concordance(tables, fdr=0.05)
     _check_against_scipy_and_sets(tables, res, 0.05)
-    assert res.n_genes == 15912  # filterByExpr's genes, all present in DESeq2's full table
+    # filterByExpr's genes (voom, edgeR), all present in DESeq2's full table
+    assert res.n_genes == len(tables["voom"]) == len(tables["edgeR"]) == 5249
     assert res.spearman.to_numpy().min() > 0.9  # three methods, one experiment
     assert res.significant.all(axis=1).sum() > 1000
