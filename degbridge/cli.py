@@ -116,7 +116,13 @@ def _add_limma_options(p: argparse.ArgumentParser) -> None:
     )
     # allowed values and help texts come from degbridge._params (shared with run_limma,
     # tl.limma and the R helper)
-    p.add_argument("--method", choices=METHODS, default=None, help=cli_help("method"))
+    p.add_argument(
+        "--method",
+        choices=[*METHODS, *OTHER_METHODS],
+        default=None,
+        help=f"{cli_help('method')} Or edger (glmQLFit/glmQLFTest) or deseq2 (DESeq/results) "
+        "on raw counts.",
+    )
     p.add_argument(
         "--normalize", default=NORMALIZE[0], choices=NORMALIZE, help=cli_help("normalize")
     )
@@ -212,6 +218,33 @@ def _read_samples(path: str | None) -> pd.DataFrame | None:
     return frame
 
 
+#: Count methods of other packages on the limma/run commands: --method edger|deseq2.
+OTHER_METHODS = ("edger", "deseq2")
+
+
+def _run_other_method(args, matrix, samples, contrast):
+    """``--method edger|deseq2``: the same inputs through run_edger / run_deseq2."""
+    limma_only = {"--robust": args.robust, "--trend": args.trend, "--block": args.block,
+                  "--weights": args.weights, "--confint": args.confint}  # fmt: skip
+    given = [flag for flag, value in limma_only.items() if value]
+    if args.method == "deseq2":
+        given += [f for f, v in {"--lfc": args.lfc, "--no-filter": args.no_filter}.items() if v]
+    if given:
+        raise CLIError(f"{', '.join(given)} apply to limma, not to --method {args.method}")
+    kw = {"samples": samples, "design": args.design, "groups": args.groups, "contrast": contrast}
+    _say(args, f"running {args.method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
+    if args.method == "edger":
+        from .edger import run_edger
+
+        return run_edger(
+            matrix, lfc=args.lfc, normalize=None if args.normalize == "none" else args.normalize,
+            filter=None if args.no_filter else "filterByExpr", **kw,
+        )  # fmt: skip
+    from .deseq2 import run_deseq2
+
+    return run_deseq2(matrix, **kw)
+
+
 def _run_limma_from_args(args):
     from .limma import run_limma
     from .table import read_matrix
@@ -219,13 +252,18 @@ def _run_limma_from_args(args):
     _say(args, f"reading {args.matrix}")
     matrix = read_matrix(args.matrix)
     samples = _read_samples(args.samples)
+    if args.groups is not None and samples is None:
+        raise CLIError("--groups needs --samples (the sample sheet holding that column)")
+    if args.method in OTHER_METHODS:
+        contrast = args.coef if args.coef is not None else (
+            args.contrast[0] if len(args.contrast) == 1 else args.contrast
+        )  # fmt: skip
+        return _run_other_method(args, matrix, samples, contrast)
     # the one method rule (_params.resolve_method), said up front; run_limma applies the same
     # rule again and records the choice in the table's meta
     choice = resolve_method(matrix, args.method, log=False)
     if args.method is None:
         _say(args, f"method: {choice.summary}")
-    if args.groups is not None and samples is None:
-        raise CLIError("--groups needs --samples (the sample sheet holding that column)")
     contrast = (
         args.coef
         if args.coef is not None

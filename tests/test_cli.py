@@ -245,3 +245,22 @@ def test_demo_quick(tmp_path):
     assert table.shape == (15912, 7)  # limma's six columns and the gene symbol
     assert table.loc["ENSG00000120129", "symbol"] == "DUSP1"
     assert np.isclose((table["adj.P.Val"] < 0.05).sum(), 3379)
+
+
+@pytest.mark.r
+def test_limma_command_runs_edger(tmp_path, airway, capsys):
+    counts, samples = airway
+    sub = counts.iloc[::10].astype(int)
+    sub.to_csv(tmp_path / "counts.tsv", sep="\t")
+    samples.rename_axis("id").to_csv(tmp_path / "samples.tsv", sep="\t")
+    args = ["limma", str(tmp_path / "counts.tsv"), "--samples", str(tmp_path / "samples.tsv"),
+            "--design", "~ celltype + dex", "--coef", "dextreated", "-q"]  # fmt: skip
+    assert cli.main([*args, "--method", "edger", "-o", str(tmp_path / "e.tsv")]) == 0
+    ours = degbridge.read_table(tmp_path / "e.tsv", kind="limma")
+    direct = degbridge.run_edger(sub, samples=samples, design="~ celltype + dex", coef="dextreated")
+    assert list(ours.index) == list(direct.index)
+    np.testing.assert_allclose(ours["logFC"], direct["logFC"], rtol=1e-12)
+    np.testing.assert_allclose(ours["P.Value"], direct["P.Value"], rtol=1e-12)
+    code = cli.main([*args, "--method", "deseq2", "--robust", "-o", str(tmp_path / "d.tsv")])
+    assert code == 1 and not (tmp_path / "d.tsv").exists()
+    assert "--robust apply to limma, not to --method deseq2" in capsys.readouterr().err
