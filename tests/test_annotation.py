@@ -134,3 +134,14 @@ def test_r_na_arrives_as_a_quiet_nan():
         warnings.simplefilter("error", RuntimeWarning)
         assert np.isnan(np.sum(v))
     assert v[0] == 1.0
+
+
+@pytest.mark.r
+def test_missing_annotation_package_names_the_debian_package(monkeypatch):
+    from degbridge import RNotAvailableError, r
+
+    monkeypatch.setattr(r, "package_installed", lambda name: False)
+    with pytest.raises(
+        RNotAvailableError, match=r"org.Hs.eg.db: apt-get install -y r-bioc-org.hs.eg.db"
+    ):
+        gene_annotation(["DUSP1", "IER2"])
