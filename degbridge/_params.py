@@ -67,6 +67,8 @@ Leakage = Literal["flag", "drop", "keep"]
 Outliers = Literal["report", "clip", "drop"]
 
 METHODS: tuple[str, ...] = get_args(Method)
+#: Count methods of other packages the command line also runs (``--method edger|deseq2``).
+OTHER_METHODS: tuple[str, ...] = ("edger", "deseq2")
 NORMALIZE: tuple[str, ...] = get_args(Normalize)
 FILTERS: tuple[str, ...] = get_args(FilterMethod)
 WEIGHTS: tuple[str, ...] = get_args(Weights)

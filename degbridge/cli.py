@@ -21,7 +21,16 @@ import pandas as pd
 
 from . import __version__
 from ._exceptions import DegbridgeWarning, RError, RNotAvailableError
-from ._params import LEAKAGE, METHODS, NORMALIZE, OUTLIERS, WEIGHTS, cli_help, resolve_method
+from ._params import (
+    LEAKAGE,
+    METHODS,
+    NORMALIZE,
+    OTHER_METHODS,
+    OUTLIERS,
+    WEIGHTS,
+    cli_help,
+    resolve_method,
+)
 
 PROG = "degbridge"
 
@@ -216,10 +225,6 @@ def _read_samples(path: str | None) -> pd.DataFrame | None:
         raise CLIError(f"cannot read sample sheet {path!r}: {err}") from None
     frame.index = frame.index.astype(str)
     return frame
-
-
-#: Count methods of other packages on the limma/run commands: --method edger|deseq2.
-OTHER_METHODS = ("edger", "deseq2")
 
 
 def _run_other_method(args, matrix, samples, contrast):
@@ -542,6 +547,59 @@ def cmd_demo(args) -> int:
 # ---------------------------------------------------------------------------------------
 
 
+def _limma_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output table (.tsv/.csv[.gz]); a folder for several contrasts (one table each, "
+        "F.tsv, and contrasts.tsv mapping each contrast to its file)",
+    )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def _table_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "table", metavar="TABLE", help="DE table (limma topTable, GEO2R export, CSV/TSV)"
+    )
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", metavar="RESULTS", help="a folder written by compare/run")
+    p.add_argument("-o", "--output", help="HTML file (default RESULTS/report.html)")
+
+
+def _demo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--output", default="degbridge-demo", help="output folder (default degbridge-demo)"
+    )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument(
+        "--dataset",
+        choices=["airway", "all"],
+        default="airway",
+        help="airway (bundled) or all (r-bioc-all)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="five fast models and 3-fold CV instead of 13 models and 5-fold CV",
+    )
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (default: all cores)")
+
+
+#: The sub-commands: name → (one-line help, the functions adding its options, what it runs).
+COMMANDS = {
+    "limma": ("run limma on a matrix: DE table out", (_add_limma_options, _limma_output), "cmd_limma"),
+    "compare": ("compare regressors on a DE table",
+                (_table_argument, _add_compare_options, _add_results_options), "cmd_compare"),
+    "run": ("limma then compare, in one go",
+            (_add_limma_options, _add_compare_options, _add_results_options), "cmd_run"),
+    "report": ("rebuild the HTML report of a results folder", (_report_options,), "cmd_report"),
+    "demo": ("the whole path on real data, no arguments needed", (_demo_options,), "cmd_demo"),
+}  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -561,86 +619,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    p = sub.add_parser(
-        "limma",
-        parents=[common],
-        help="run limma on a matrix: DE table out",
-        epilog=EXAMPLES["limma"],
-        formatter_class=fmt,
-    )
-    _add_limma_options(p)
-    p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="output table (.tsv/.csv[.gz]); a folder for several contrasts (one table each, "
-        "F.tsv, and contrasts.tsv mapping each contrast to its file)",
-    )
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
-    p.set_defaults(func=cmd_limma)
-
-    p = sub.add_parser(
-        "compare",
-        parents=[common],
-        help="compare regressors on a DE table",
-        epilog=EXAMPLES["compare"],
-        formatter_class=fmt,
-    )
-    p.add_argument(
-        "table", metavar="TABLE", help="DE table (limma topTable, GEO2R export, CSV/TSV)"
-    )
-    _add_compare_options(p)
-    _add_results_options(p)
-    p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser(
-        "run",
-        parents=[common],
-        help="limma then compare, in one go",
-        epilog=EXAMPLES["run"],
-        formatter_class=fmt,
-    )
-    _add_limma_options(p)
-    _add_compare_options(p)
-    _add_results_options(p)
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser(
-        "report",
-        parents=[common],
-        help="rebuild the HTML report of a results folder",
-        epilog=EXAMPLES["report"],
-        formatter_class=fmt,
-    )
-    p.add_argument("folder", metavar="RESULTS", help="a folder written by compare/run")
-    p.add_argument("-o", "--output", help="HTML file (default RESULTS/report.html)")
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="the whole path on real data, no arguments needed",
-        epilog=EXAMPLES["demo"],
-        formatter_class=fmt,
-    )
-    p.add_argument(
-        "-o", "--output", default="degbridge-demo", help="output folder (default degbridge-demo)"
-    )
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
-    p.add_argument(
-        "--dataset",
-        choices=["airway", "all"],
-        default="airway",
-        help="airway (bundled) or all (r-bioc-all)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="five fast models and 3-fold CV instead of 13 models and 5-fold CV",
-    )
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (default: all cores)")
-    p.set_defaults(func=cmd_demo)
+    for name, (text, adders, func) in COMMANDS.items():
+        p = sub.add_parser(
+            name, parents=[common], help=text, epilog=EXAMPLES[name], formatter_class=fmt
+        )
+        for add in adders:
+            add(p)
+        p.set_defaults(func=globals()[func])
     return parser
 
 

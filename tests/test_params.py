@@ -418,9 +418,10 @@ def _choices() -> dict[str, list]:
 
 def test_cli_choices_are_the_declared_values():
     choices = _choices()
-    assert choices["--method"] == [["ls", "voom", "trend"]] * 2  # limma and run
+    # limma and run: limma's methods, then edgeR's and DESeq2's
+    assert choices["--method"] == [["ls", "voom", "trend", "edger", "deseq2"]] * 2
     declared = {
-        "--method": METHODS,
+        "--method": (*METHODS, *_params.OTHER_METHODS),
         "--normalize": NORMALIZE,
         "--weights": WEIGHTS,
         "--leakage": LEAKAGE,

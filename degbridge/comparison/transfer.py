@@ -58,9 +58,8 @@ class Transfer:
             f"{o['n_other']} other genes"
         ]
         for (genes, predictor), row in self.scores.iterrows():
-            lines.append(
-                f"  {genes:>20} | {predictor:<34} R² {row['r2']:+.3f}  Spearman {row['spearman']:+.3f}"
-            )
+            rho = f"{row['spearman']:+.3f}" if np.isfinite(row["spearman"]) else "n/a (constant)"
+            lines.append(f"  {genes:>20} | {predictor:<34} R² {row['r2']:+.3f}  Spearman {rho}")
         if o.get("shared_samples"):
             lines.append(f"  the two tables share {o['shared_samples']} samples")
         return "\n".join(lines)
