@@ -490,6 +490,11 @@ def _detect_sep(lines: list[str], label: str) -> str:
 def _parsed_from_path(
     path: Path, id_column: str | None, sep: str | None, max_size: int | None = None
 ) -> _Parsed:
+    """Header, rows and row names of a table file: one pass over the decoded text.
+
+    Kept as one function (about 80 lines) because each step adjusts the line numbering the
+    next step's error messages report (group line, header, trailing delimiters).
+    """
     label = f"file {str(path)!r}"
     raw, meta = _read_bytes(path, max_size)
     text, encoding = _decode(raw, label)
