@@ -114,6 +114,19 @@ def read_full(path: Path) -> pd.DataFrame:
     ).rename_axis(None)
 
 
+def skip_without_reticulate() -> None:
+    """Skip (with the reason) when Rscript or R's reticulate package is missing."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not on PATH")
+    check = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
+        capture_output=True,
+        check=False,
+    )
+    if check.returncode:
+        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+
+
 def run_rscript(code: str, workdir: Path, timeout: int = 600) -> str:
     """Run R code (after R_HELPERS) in a native Rscript process; return its stdout."""
     script = Path(workdir) / "native.R"

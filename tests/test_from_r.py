@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import warnings
 
@@ -13,7 +11,7 @@ import pytest
 
 from degbridge import LeakageWarning, compare, run_limma
 
-from .conftest import read_full, run_rscript
+from .conftest import read_full, run_rscript, skip_without_reticulate
 
 pytestmark = pytest.mark.r
 
@@ -54,14 +52,7 @@ cat("ERROR2:", err2, "\n")
 
 @pytest.fixture(scope="module")
 def from_r(tmp_path_factory):
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not on PATH")
-    check = subprocess.run(
-        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
-        capture_output=True,
-    )
-    if check.returncode:
-        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+    skip_without_reticulate()
     import importlib.resources
     import os
 
@@ -193,14 +184,7 @@ def _shuffled_expr() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def shuffled_from_r(tmp_path_factory):
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not on PATH")
-    check = subprocess.run(
-        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
-        capture_output=True,
-    )
-    if check.returncode:
-        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+    skip_without_reticulate()
     import os
 
     from .conftest import write_matrix_bin

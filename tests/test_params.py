@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import subprocess
 import sys
 import typing
@@ -38,7 +37,7 @@ from degbridge._params import (
     resolve_method,
 )
 
-from .conftest import random_expr, read_full, run_rscript, write_matrix_bin
+from .conftest import random_expr, read_full, run_rscript, skip_without_reticulate, write_matrix_bin
 
 COUNTS_WHY = "raw counts detected (non-negative integers)"
 LOG_WHY = "log-expression detected (not all non-negative integers)"
@@ -274,14 +273,7 @@ writeLines(c(attr(tab, "method_choice"), attr(lg, "method_choice"),
 
 @pytest.mark.r
 def test_r_helper_default_end_to_end(tmp_path, monkeypatch):
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not on PATH")
-    check = subprocess.run(
-        ["Rscript", "-e", "quit(status = !requireNamespace('reticulate', quietly = TRUE))"],
-        capture_output=True,
-    )
-    if check.returncode:
-        pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+    skip_without_reticulate()
     counts = pd.DataFrame(_counts(5, (150, 6)), columns=[f"s{j}" for j in range(6)])
     counts.index = [f"g{i}" for i in range(150)]
     counts.iloc[:20, 3:] *= 3
