@@ -43,6 +43,10 @@ _LAZY = {
     "run_limma": ".limma",
     "run_edger": ".edger",
     "run_deseq2": ".deseq2",
+    "fit_limma": ".fit",
+    "LimmaFit": ".fit",
+    "decide_tests": ".fit",
+    "gene_sets": ".genesets",
     "concordance": "._concordance",
     "split_reference": ".design",
     "gene_annotation": ".annotation",
@@ -76,6 +80,7 @@ __all__ = [
     "ExcelDateWarning",
     "InputFileNotFoundError",
     "LeakageWarning",
+    "LimmaFit",
     "RError",
     "RNotAvailableError",
     "RWarning",
@@ -83,8 +88,11 @@ __all__ = [
     "annotation_features",
     "compare",
     "concordance",
+    "decide_tests",
     "expression_features",
+    "fit_limma",
     "gene_annotation",
+    "gene_sets",
     "get",
     "pl",
     "pp",
@@ -126,6 +134,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .deseq2 import run_deseq2
     from .edger import run_edger
     from .features import expression_features
+    from .fit import LimmaFit, decide_tests, fit_limma
+    from .genesets import gene_sets
     from .handback import to_r, write_results
     from .limma import DEResults, run_limma
     from .r import r_available, r_script_path

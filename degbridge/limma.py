@@ -253,6 +253,24 @@ def run_limma(
             msg = "give either contrast= or coef=, not both"
             raise ValueError(msg)
         contrast = coef
+    mat, des, opts, choice = _prepare(
+        expr, groups, samples, design, method, arguments, gene_ids, sample_ids, layer
+    )
+    spec = _Contrasts(*contrast_matrix(contrast, des.columns))
+    block_labels = _resolve_block(block, mat, samples)
+    run = _limma_in_r(mat, des, spec, opts, block_labels)
+    run.meta["method_choice"] = str(choice)
+    _warn_run(run.r_warnings, mat, stacklevel=3)
+    run.meta["seconds"] = round(time.perf_counter() - started, 3)
+    return _results(run, des, spec, opts)
+
+
+def _prepare(
+    expr, groups, samples, design, method, arguments: dict[str, Any], gene_ids, sample_ids, layer
+) -> tuple[_Matrix, Design, LimmaOptions, Any]:
+    """The checked matrix, design and options of a run (``run_limma``, ``fit_limma``):
+    ``(matrix, design, options, method choice)``; nothing reaches R."""
+    LimmaOptions.check_arguments(method=method, **arguments)
     mat = _resolve_matrix(expr, gene_ids, sample_ids, layer)
     pseudobulk = is_anndata(expr) and "pseudobulk" in expr.uns
     choice = resolve_method(
@@ -263,21 +281,20 @@ def run_limma(
     _check_values(mat, opts)
     des = _resolve_design(mat, groups, samples, design)
     check_design(des)
-    spec = _Contrasts(*contrast_matrix(contrast, des.columns))
-    block_labels = _resolve_block(block, mat, samples)
-    run = _limma_in_r(mat, des, spec, opts, block_labels)
-    run.meta["method_choice"] = str(choice)
-    for text in dict.fromkeys(run.r_warnings):
-        warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=2)
+    return mat, des, opts, choice
+
+
+def _warn_run(r_warnings: list[str], mat: _Matrix, *, stacklevel: int) -> None:
+    """R's warnings (once each) and the missing-value note, as Python warnings."""
+    for text in dict.fromkeys(r_warnings):
+        warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=stacklevel)
     if mat.n_missing:
         warnings.warn(
             f"{mat.n_missing} missing values in the expression matrix; limma fits each gene on "
             "its observed values (fewer residual degrees of freedom for those genes)",
             DataWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-    run.meta["seconds"] = round(time.perf_counter() - started, 3)
-    return _results(run, des, spec, opts)
 
 
 # ---------------------------------------------------------------------------------------

@@ -91,9 +91,9 @@ degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FA
   keep <- rep(TRUE, nrow(x))
   info <- list()
   correlation <- NULL
+  w <- NULL  # the observation weights lmFit used (array weights, voom weights), for gene sets
   if (method == "ls") {
     E <- x
-    w <- NULL
     if (weights == "arrayWeights") {
       w <- limma::arrayWeights(E, design)
       info$sample_weights <- as.numeric(w)
@@ -123,6 +123,8 @@ degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FA
       }
       if (weights == "quality") info$sample_weights <- as.numeric(v$targets$sample.weights)
       fit <- limma::lmFit(v, design, block = block, correlation = correlation)
+      E <- v$E
+      w <- v$weights
     } else {
       E <- edgeR::cpm(dge, log = TRUE, prior.count = prior.count)
       if (!is.null(block)) {
@@ -134,7 +136,7 @@ degbridge_limma_test <- function(fit, contrasts = NULL, coef = NULL, robust = FA
     }
   }
   if (!is.null(correlation)) info$consensus_correlation <- correlation
-  list(fit = fit, keep = keep, info = info, trend = trend)
+  list(fit = fit, keep = keep, info = info, trend = trend, E = E, weights = w)
 }
 
 .degbridge_test <- function(fit, contrasts, coef, trend, robust, lfc, confint) {

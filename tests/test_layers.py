@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, set[str]]] = [
         "methods",
         {
             "limma",
+            "fit",
+            "genesets",
             "edger",
             "deseq2",
             "_concordance",

@@ -30,7 +30,15 @@ logger = logging.getLogger("degbridge.r")
 APT_COMMAND = "apt-get install -y r-base-core r-bioc-limma r-bioc-edger r-cran-statmod"
 R_PACKAGES = {"limma": "r-bioc-limma", "edgeR": "r-bioc-edger", "statmod": "r-cran-statmod"}
 RPY2_SPEC = "rpy2>=3.5.13,<3.6"
-R_FILES = ("bridge.R", "limma_de.R", "annotation.R", "plots.R", "edger_de.R", "deseq2_de.R")
+R_FILES = (
+    "bridge.R",
+    "limma_de.R",
+    "limma_fit.R",
+    "annotation.R",
+    "plots.R",
+    "edger_de.R",
+    "deseq2_de.R",
+)
 
 #: One lock for every call into R: rpy2 and R are not thread-safe.
 R_LOCK = threading.RLock()
