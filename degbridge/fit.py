@@ -589,12 +589,13 @@ def decide_tests(
         A :class:`LimmaFit` (then ``contrast=`` says what to test, default every design
         coefficient, as ``decideTests(eBayes(fit))``), or tables already tested
         (:class:`~degbridge.limma.DEResults` or one DETable from ``run_limma``/``fit.test``;
-        methods ``"separate"``, ``"global"``, and ``"hierarchical"`` with the F-test).
+        methods ``"separate"`` and ``"global"``, through ``decideTests`` on the p-values).
     contrast
         For a fit: contrasts as for :meth:`LimmaFit.test`.
     method
         ``"separate"`` (each contrast adjusted on its own), ``"global"`` (all at once),
-        ``"hierarchical"`` (genes by the F-test, then contrasts), ``"nestedF"`` (a fit only).
+        ``"hierarchical"`` (genes by the F-test, then contrasts), ``"nestedF"`` (these two on a
+        fit only).
     adjust_method
         R's ``p.adjust`` method (``"BH"``, ``"BY"``, ``"holm"``, ``"bonferroni"``,
         ``"none"``...).
@@ -642,10 +643,9 @@ def decide_tests(
             values, r_warnings = _decisions(r, out)
             del cm, out
     else:
-        genes, names, pmat, coefs, genewise = _tested(fit_or_tested, method, contrast)
+        genes, names, pmat, coefs = _tested(fit_or_tested, method, contrast)
         with r.R_LOCK:
             r.check_r()
-            gw = r.session().ri.NULL if genewise is None else r.float_vector(genewise)
             out = r.to_dict(
                 r.call(
                     "degbridge_decide_p",
@@ -656,12 +656,11 @@ def decide_tests(
                         "adjust.method": r.scalar(adjust_method),
                         "p.value": r.scalar(p_value),
                         "lfc": r.scalar(lfc),
-                        "genewise.p.value": gw,
                     },
                 )
             )
             values, r_warnings = _decisions(r, out)
-            del gw, out
+            del out
     _warn_r(r_warnings)
     result = DecideTests(values, index=pd.Index(genes, dtype=object), columns=list(names))
     result.attrs.update(method=method, adjust_method=adjust_method, p_value=p_value, lfc=lfc)
@@ -673,17 +672,19 @@ def _decisions(r, out) -> tuple[np.ndarray, list[str]]:
 
 
 def _tested(tested, method: str, contrast):
-    """Genes, names, p-value and logFC matrices (genes × contrasts), F-test p-values."""
+    """Genes, names, p-value and logFC matrices (genes × contrasts)."""
     if contrast is not None:
         msg = "contrast= is for a LimmaFit; tested tables already hold their contrasts"
         raise ValueError(msg)
-    if method == "nestedF":
-        msg = "method='nestedF' needs the t-statistics' correlation: pass the LimmaFit"
+    if method in ("hierarchical", "nestedF"):
+        # hierarchical: decideTests.MArrayLM screens genes by the F-test; on p-values alone
+        # (decideTests.default) limma 3.54 fails when given them ("object 'ngenes' not found")
+        msg = f"method={method!r} needs the fit (F-test and t-statistics): pass the LimmaFit"
         raise ValueError(msg)
     if isinstance(tested, DEResults):
-        tables, ftest = dict(tested), tested.ftest
+        tables = dict(tested)
     elif isinstance(tested, DETable):
-        tables, ftest = {str(tested.meta.get("contrast", "contrast")): tested}, None
+        tables = {str(tested.meta.get("contrast", "contrast")): tested}
     else:
         msg = f"decide_tests takes a LimmaFit, DEResults or DETable, not {type(tested).__name__}"
         raise TypeError(msg)
@@ -699,10 +700,4 @@ def _tested(tested, method: str, contrast):
             raise ValueError(msg)
     pmat = np.column_stack([t["P.Value"].reindex(genes).to_numpy(float) for t in tables.values()])
     coefs = np.column_stack([t["logFC"].reindex(genes).to_numpy(float) for t in tables.values()])
-    genewise = None
-    if method == "hierarchical":
-        if ftest is None and len(tables) > 1:
-            msg = "method='hierarchical' needs the F-test p-values (DEResults.ftest is None)"
-            raise ValueError(msg)
-        genewise = pmat[:, 0] if ftest is None else ftest["P.Value"].reindex(genes).to_numpy(float)
-    return genes, list(tables), pmat, coefs, genewise
+    return genes, list(tables), pmat, coefs

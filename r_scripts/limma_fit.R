@@ -93,14 +93,13 @@ degbridge_decide_fit <- function(fit, contrasts, trend = FALSE, robust = FALSE,
   })
 }
 
-## decideTests on tables already computed: a genes x contrasts p-value matrix, the matching
-## logFC matrix, and (for "hierarchical") the moderated F-test p-values.
+## decideTests on tables already computed ("separate", "global"): a genes x contrasts
+## p-value matrix and the matching logFC matrix.
 degbridge_decide_p <- function(p, coefficients, method = "separate", adjust.method = "BH",
-                               p.value = 0.05, lfc = 0, genewise.p.value = NULL) {
+                               p.value = 0.05, lfc = 0) {
   .degbridge_capture({
     res <- limma::decideTests(p, method = method, adjust.method = adjust.method,
-                              p.value = p.value, lfc = lfc, coefficients = coefficients,
-                              genewise.p.value = genewise.p.value)
+                              p.value = p.value, lfc = lfc, coefficients = coefficients)
     list(results = matrix(as.integer(res), nrow = nrow(res)))
   })
 }
