@@ -146,6 +146,66 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
+# several contrasts (decideTests) and several methods (concordance)
+# ---------------------------------------------------------------------------------------
+
+
+def _decide_section(decide) -> dict:
+    """decideTests: Down/NotSig/Up per contrast, and the UpSet figure for several contrasts."""
+    if not (isinstance(decide, pd.DataFrame) and hasattr(decide, "summary")):
+        msg = f"decide= takes the result of degbridge.decide_tests, not {type(decide).__name__}"
+        raise TypeError(msg)
+    attrs = dict(getattr(decide, "attrs", {}) or {})
+    desc = [(k, str(attrs[k])) for k in ("method", "adjust_method", "p_value", "lfc") if k in attrs]
+    figs = []
+    if decide.shape[1] >= 2:
+        ax = pl.upset(decide, show=False)
+        figs.append(
+            _fig(
+                ax,
+                "Genes called per combination of contrasts",
+                "UpSet plot: each bar counts the genes called (up or down) in exactly the "
+                "contrasts marked by the filled dots below it; set sizes in brackets.",
+            )
+        )
+    return {
+        "n": f"{len(decide):,}",
+        "desc": desc,
+        "summary": _table(decide.summary(), index=True),
+        "figs": figs,
+    }
+
+
+def _concordance_section(conc) -> dict:
+    """Several methods on the same counts: correlations, overlap (UpSet), disagreements."""
+    if not (hasattr(conc, "spearman") and hasattr(conc, "significant")):
+        msg = f"concordance= takes the result of degbridge.concordance, not {type(conc).__name__}"
+        raise TypeError(msg)
+    sig = conc.significant.sum()
+    ax = pl.upset(conc, show=False)
+    figs = [
+        _fig(
+            ax,
+            "Significant genes per combination of methods",
+            f"UpSet plot: each bar counts the genes with adjusted P < {conc.fdr:g} in exactly "
+            "the methods marked below it; set sizes in brackets.",
+        )
+    ]
+    spearman = conc.spearman.copy()
+    spearman.index.name = "method"
+    return {
+        "n": f"{conc.n_genes:,}",
+        "fdr": f"{conc.fdr:g}",
+        "methods": [(str(k), f"{int(v):,}") for k, v in sig.items()],
+        "all": f"{int(conc.significant.all(axis=1).sum()):,}",
+        "spearman": _table(spearman, index=True),
+        "overlap": _table(conc.overlap),
+        "disagreement": _table(conc.disagreement, index=True),
+        "figs": figs,
+    }
+
+
+# ---------------------------------------------------------------------------------------
 # comparison figures
 # ---------------------------------------------------------------------------------------
 
@@ -309,10 +369,14 @@ def write_report(
     comparison=None,
     comparisons: Sequence | None = None,
     table: pd.DataFrame | None = None,
+    decide=None,
+    concordance=None,
     title: str = "degbridge report",
     subtitle: str | None = None,
 ) -> Path:
-    """Write the HTML report (atomically) for a DE table and/or one or more comparisons.
+    """Write the HTML report (atomically): a DE table, ``decide_tests`` over several
+    contrasts (``decide=``), a ``concordance`` of several methods (``concordance=``) and/or
+    one or more comparisons.
 
     Every piece of text (gene IDs, feature, model and target names, titles, parameters,
     table cells) is escaped by the template engine (Jinja2 with autoescape); text drawn in
@@ -323,11 +387,16 @@ def write_report(
     from ._version import __version__
 
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
-    if table is None and not comps:
-        msg = "a report needs a DE table (table=) or a comparison (comparison=)"
+    if table is None and not comps and decide is None and concordance is None:
+        msg = (
+            "a report needs a DE table (table=), decide_tests (decide=), a concordance "
+            "(concordance=) or a comparison (comparison=)"
+        )
         raise ValueError(msg)
     with matplotlib.rc_context({"text.usetex": False}), pl._without_pyplot():
         de = _de_section(table) if table is not None else None
+        decide_s = _decide_section(decide) if decide is not None else None
+        conc_s = _concordance_section(concordance) if concordance is not None else None
         sections = [_comparison_section(res) for res in comps]
     versions = {}
     meta = getattr(table, "meta", {}) if table is not None else {}
@@ -355,6 +424,8 @@ def write_report(
             version=__version__,
             now=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
             de=de,
+            decide=decide_s,
+            concordance=conc_s,
             comparisons=sections,
             versions=versions_table,
         )

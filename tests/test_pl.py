@@ -447,3 +447,70 @@ def test_voom_trend_bad_input():
         pl.voom_trend(counts, np.ones((3, 2)))
     with pytest.raises(ValueError, match="normalize"):
         pl.voom_trend(counts, groups=list("aaaabbbb"), normalize="bad")
+
+
+# ---------------------------------------------------------------------------------------
+# sets of genes: upset
+# ---------------------------------------------------------------------------------------
+
+
+def _decide(n=600, seed=3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.choice([-1, 0, 0, 0, 1], size=(n, 3))
+    return pd.DataFrame(values, columns=["B - A", "C - A", "C - B"],
+                        index=[f"g{i}" for i in range(n)])  # fmt: skip
+
+
+def _bars(ax):
+    return next(c for c in ax.containers if c.get_label() == "intersections")
+
+
+def test_upset_counts_each_gene_once_in_its_exact_combination():
+    d = _decide()
+    ax = pl.upset(d)
+    called = d != 0
+    # independent count: a gene's combination as a string key, genes in no set left out
+    keys = called.apply(lambda row: "".join("1" if v else "0" for v in row), axis=1)
+    expected = keys[keys != "000"].value_counts()
+    texts = sorted(int(t.get_text().replace(",", "")) for t in ax.texts)
+    assert texts == sorted(expected.tolist())
+    bars = _bars(ax)
+    assert len(bars) == len(expected)
+    heights = np.array([b.get_height() for b in bars])
+    assert np.all(np.diff(heights) <= 1e-12)  # largest first
+    # filled dots: one per (combination, set in it)
+    dots = _collections(ax)
+    assert len(dots["in set"]) == sum(k.count("1") for k in expected.index)
+    assert len(dots["in set"]) + len(dots["not in set"]) == 3 * len(expected)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [f"{c} ({int(called[c].sum()):,})" for c in d.columns]
+
+
+def test_upset_from_concordance_and_max_combinations():
+    idx = [f"g{i}" for i in range(300)]
+
+    def table(seed):
+        r = np.random.default_rng(seed)
+        p = r.uniform(size=300) ** 3
+        return pd.DataFrame({"logFC": r.normal(size=300), "P.Value": p,
+                             "adj.P.Val": np.minimum(p * 3, 1)}, index=idx)  # fmt: skip
+
+    conc = degbridge.concordance({"voom": table(1), "edgeR": table(2), "DESeq2": table(3)})
+    ax = pl.upset(conc, max_combinations=2)
+    assert len(_bars(ax)) == 2
+    drawn = sorted(int(t.get_text().replace(",", "")) for t in ax.texts)
+    assert drawn == sorted(conc.overlap["n_genes"].head(2).tolist())
+    assert "smaller combinations" in ax.get_xlabel()
+
+
+def test_upset_bad_input():
+    with pytest.raises(TypeError, match="genes × sets DataFrame"):
+        pl.upset([[1, 0]])
+    with pytest.raises(ValueError, match=r"'x'.*neither booleans nor numbers"):
+        pl.upset(pd.DataFrame({"x": ["a", "b"]}))
+    with pytest.raises(ValueError, match="'a' holds missing values"):
+        pl.upset(pd.DataFrame({"a": [1.0, np.nan]}))
+    with pytest.raises(ValueError, match="max_combinations"):
+        pl.upset(_decide(), max_combinations=0)
+    ax = pl.upset(pd.DataFrame({"a": [False, False]}))  # nothing called: an empty figure
+    assert len(_bars(ax)) == 0

@@ -303,3 +303,45 @@ def test_report_draws_with_pl_and_leaves_no_pyplot_figures(tmp_path, data_dir, m
     write_report(tmp_path / "r.html", table=tab)
     assert calls == ["volcano", "ma", "pvalue_histogram"]
     assert plt.get_fignums() == before
+
+
+def _fake_tables(n=400):
+    idx = [f"g{i}" for i in range(n)]
+    out = {}
+    for k, name in enumerate(["voom", "edgeR <b>", "DESeq2"]):
+        r = np.random.default_rng(k)
+        p = r.uniform(size=n) ** 3
+        out[name] = pd.DataFrame({"logFC": r.normal(size=n), "P.Value": p,
+                                  "adj.P.Val": np.minimum(p * 3, 1)}, index=idx)  # fmt: skip
+    return out
+
+
+def test_report_decide_and_concordance_sections(tmp_path):
+    from degbridge.fit import DecideTests
+
+    rng = np.random.default_rng(0)
+    d = DecideTests(pd.DataFrame(rng.choice([-1, 0, 0, 1], size=(300, 3)),
+                                 columns=["B - A", "C - A", "C - B"]))  # fmt: skip
+    d.attrs.update(method="separate", adjust_method="BH", p_value=0.05, lfc=0.0)
+    conc = degbridge.concordance(_fake_tables())
+    path = write_report(tmp_path / "r.html", decide=d, concordance=conc)
+    html = path.read_text()
+    assert "Several contrasts: decideTests" in html and "Concordance of methods" in html
+    assert "Genes called per combination of contrasts" in html
+    assert "Significant genes per combination of methods" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 2
+    # the summary counts as decideTests' summary, per contrast
+    summary = d.summary()
+    for contrast in d.columns:
+        assert f"<th>{contrast}</th>" in html
+    up_row = re.search(r"<tr><td>Up</td>(.*?)</tr>", html).group(1)
+    assert re.findall(r"<td>(\d+)</td>", up_row) == [str(v) for v in summary.loc["Up"]]
+    # method names are data: escaped
+    assert "edgeR <b>" not in html and "edgeR &lt;b&gt;" in html
+    # one contrast: the summary but no UpSet figure
+    path = write_report(tmp_path / "one.html", decide=d[["B - A"]])
+    assert "Genes called per combination" not in path.read_text()
+    with pytest.raises(TypeError, match=r"decide= takes the result of degbridge\.decide_tests"):
+        write_report(tmp_path / "x.html", decide=[1])
+    with pytest.raises(TypeError, match="concordance= takes"):
+        write_report(tmp_path / "x.html", concordance=pd.DataFrame())
