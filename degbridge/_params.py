@@ -31,6 +31,7 @@ from ._checks import looks_like_counts
 
 __all__ = [
     "COUNT_METHODS",
+    "DECIDE_METHODS",
     "LEAKAGE",
     "LIMMA_CONSTRAINTS",
     "LIMMA_DOCS",
@@ -65,6 +66,8 @@ SortBy = Literal["auto", "B", "P", "logFC", "t", "none"]
 #: compare's handling of same-test features and of outlying targets
 Leakage = Literal["flag", "drop", "keep"]
 Outliers = Literal["report", "clip", "drop"]
+#: limma's decideTests methods (decide_tests, the command line's --decide)
+DecideMethod = Literal["separate", "global", "hierarchical", "nestedF"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 #: Count methods of other packages the command line also runs (``--method edger|deseq2``).
@@ -75,6 +78,7 @@ WEIGHTS: tuple[str, ...] = get_args(Weights)
 SORT_BY: tuple[str, ...] = get_args(SortBy)
 LEAKAGE: tuple[str, ...] = get_args(Leakage)
 OUTLIERS: tuple[str, ...] = get_args(Outliers)
+DECIDE_METHODS: tuple[str, ...] = get_args(DecideMethod)
 #: methods that take raw counts (edgeR normalisation first)
 COUNT_METHODS: tuple[str, ...] = ("voom", "trend")
 

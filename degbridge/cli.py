@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__
 from ._exceptions import DegbridgeWarning, RError, RNotAvailableError
 from ._params import (
+    DECIDE_METHODS,
     LEAKAGE,
     METHODS,
     NORMALIZE,
@@ -52,6 +53,9 @@ EXAMPLES = {
   degbridge limma expr.tsv --samples samples.tsv --groups cell --contrast "T - B" -o t_vs_b.tsv
   # several contrasts: one table each, plus the F-test, in a folder
   degbridge limma expr.tsv --samples s.tsv --groups g --contrast "B - A" --contrast "C - A" -o tables/
+  # ... with decideTests over the contrasts (decide.tsv, summary, report.html with an UpSet plot)
+  degbridge limma expr.tsv --samples s.tsv --groups g --contrast "B - A" --contrast "C - A" \\
+      --decide -o tables/
 
 The matrix file has genes in rows (IDs in the first column) and samples in columns; the
 sample sheet has one row per sample (IDs in the first column, or in a column matching the
@@ -69,6 +73,15 @@ params.json and report.html in the output folder.
     "run": """examples:
   degbridge run counts.tsv --samples samples.tsv --design "~ celltype + dex" --coef dextreated \\
       --target logFC -o results/
+""",
+    "concordance": """examples:
+  degbridge concordance counts.tsv --samples samples.tsv --design "~ celltype + dex" \\
+      --coef dextreated -o concordance/
+  degbridge concordance counts.tsv --samples samples.tsv --groups dex \\
+      --contrast "treated - untrt" --methods voom,edger --fdr 0.01 -o voom_vs_edger/
+
+Each method runs with its defaults (limma-voom with TMM and filterByExpr; edgeR
+quasi-likelihood with filterByExpr and TMM; DESeq2 Wald test with independent filtering).
 """,
     "report": """examples:
   degbridge report results/                 # rebuilds results/report.html
@@ -101,7 +114,8 @@ def _say(args, text: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _add_limma_options(p: argparse.ArgumentParser) -> None:
+def _add_design_options(p: argparse.ArgumentParser) -> None:
+    """The matrix, the sample sheet, the design and what to test (limma, concordance)."""
     p.add_argument(
         "matrix", metavar="COUNTS_OR_EXPR", help="genes × samples matrix file (CSV/TSV, .gz ok)"
     )
@@ -123,6 +137,10 @@ def _add_limma_options(p: argparse.ArgumentParser) -> None:
         action="append",
         help='contrast, e.g. "treated - control" (repeatable)',
     )
+
+
+def _add_limma_options(p: argparse.ArgumentParser) -> None:
+    _add_design_options(p)
     # allowed values and help texts come from degbridge._params (shared with run_limma,
     # tl.limma and the R helper)
     p.add_argument(
@@ -250,8 +268,8 @@ def _run_other_method(args, matrix, samples, contrast):
     return run_deseq2(matrix, **kw)
 
 
-def _run_limma_from_args(args):
-    from .limma import run_limma
+def _read_design_inputs(args):
+    """The matrix and sample sheet of a limma-like command, and what to test."""
     from .table import read_matrix
 
     _say(args, f"reading {args.matrix}")
@@ -259,41 +277,47 @@ def _run_limma_from_args(args):
     samples = _read_samples(args.samples)
     if args.groups is not None and samples is None:
         raise CLIError("--groups needs --samples (the sample sheet holding that column)")
+    contrast = args.coef if args.coef is not None else (
+        args.contrast[0] if len(args.contrast) == 1 else args.contrast
+    )  # fmt: skip
+    return matrix, samples, contrast
+
+
+def _run_limma_from_args(args):
+    from .limma import run_limma
+
+    matrix, samples, contrast = _read_design_inputs(args)
     if args.method in OTHER_METHODS:
-        contrast = args.coef if args.coef is not None else (
-            args.contrast[0] if len(args.contrast) == 1 else args.contrast
-        )  # fmt: skip
         return _run_other_method(args, matrix, samples, contrast)
     # the one method rule (_params.resolve_method), said up front; run_limma applies the same
     # rule again and records the choice in the table's meta
     choice = resolve_method(matrix, args.method, log=False)
     if args.method is None:
         _say(args, f"method: {choice.summary}")
-    contrast = (
-        args.coef
-        if args.coef is not None
-        else (args.contrast[0] if len(args.contrast) == 1 else args.contrast)
-    )
     _say(
         args,
         f"running limma ({choice.method}) on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples",
     )
-    return run_limma(
-        matrix,
-        samples=samples,
-        design=args.design,
-        groups=args.groups,
-        contrast=contrast,
-        method=args.method,
-        normalize=None if args.normalize == "none" else args.normalize,
-        filter=None if args.no_filter else "filterByExpr",
-        robust=args.robust,
-        trend=args.trend,
-        lfc=args.lfc,
-        block=args.block,
-        weights=args.weights,
-        confint=args.confint,
-    )
+    fit_options = {
+        "samples": samples, "design": args.design, "groups": args.groups, "method": args.method,
+        "normalize": None if args.normalize == "none" else args.normalize,
+        "filter": None if args.no_filter else "filterByExpr", "block": args.block,
+        "weights": args.weights,
+    }  # fmt: skip
+    test_options = {"robust": args.robust, "trend": args.trend, "lfc": args.lfc,
+                    "confint": args.confint}  # fmt: skip
+    if getattr(args, "decide", None) is None:
+        return run_limma(matrix, contrast=contrast, **fit_options, **test_options)
+    # --decide: fit once, test the contrasts and decide on the same fit
+    from .fit import decide_tests, fit_limma
+
+    fit = fit_limma(matrix, **fit_options)
+    result = fit.test(contrast, **test_options)
+    result.decide = decide_tests(
+        fit, contrast, method=args.decide, p_value=args.p_value,
+        robust=args.robust, trend=args.trend,
+    )  # fmt: skip
+    return result
 
 
 def _compare_from_args(args, table):
@@ -338,9 +362,21 @@ def cmd_limma(args) -> int:
     from .limma import DEResults
 
     out = Path(args.output)
-    if args.contrast is not None and len(args.contrast) > 1:
+    several = args.contrast is not None and len(args.contrast) > 1
+    if args.decide is not None:
+        if args.method in OTHER_METHODS:
+            raise CLIError(f"--decide applies to limma, not to --method {args.method}")
+        if not several:
+            raise CLIError(
+                "--decide needs several contrasts (--contrast twice or more): it decides which "
+                "genes are called in which contrast; one table's adj.P.Val already decides"
+            )
+        if not 0 < args.p_value <= 1:
+            raise CLIError(f"--p-value must be in (0, 1], not {args.p_value}")
+    if several:
         check_results_dir(out, overwrite=args.force)  # fail before the R run, not after
     result = _run_limma_from_args(args)
+    decide = getattr(result, "decide", None)
     if isinstance(result, DEResults):
         files = contrast_file_names(list(result), ftest=result.ftest is not None)
         with results_dir(out, overwrite=args.force) as tmp:
@@ -352,17 +388,35 @@ def cmd_limma(args) -> int:
             if result.ftest is not None:
                 mapping.loc[len(mapping)] = ["(F-test of all contrasts)", "F.tsv"]
             mapping.to_csv(tmp / "contrasts.tsv", sep="\t", index=False, lineterminator="\n")
+            if decide is not None:
+                _write_decide(tmp, decide)
         _say(
             args,
             f"wrote {len(result)} tables and the F-test to {out}/ (contrasts.tsv: which is which)",
         )
         first = next(iter(result.values()))
+        if decide is not None:
+            print(f"decideTests ({decide.attrs['method']}, adj. p < {decide.attrs['p_value']:g}):")
+            print(decide.summary().to_string())
     else:
         result.write(out)
         _say(args, f"wrote {out}")
         first = result
     print(first.summary())
     return 0
+
+
+def _write_decide(folder: Path, decide) -> None:
+    """decide.tsv (genes × contrasts of -1/0/1), its summary and the report with the UpSet plot."""
+    from .report import write_report
+
+    frame = pd.DataFrame(decide)
+    frame.index.name = "gene"
+    frame.to_csv(folder / "decide.tsv", sep="\t", lineterminator="\n")
+    decide.summary().rename_axis("call").to_csv(
+        folder / "decide_summary.tsv", sep="\t", lineterminator="\n"
+    )
+    write_report(folder / "report.html", decide=decide, title="degbridge: decideTests")
 
 
 def _safe_name(name: str) -> str:
@@ -430,6 +484,63 @@ def cmd_run(args) -> int:
         raise CLIError("degbridge run compares one contrast; give a single --coef or --contrast")
     res = _compare_from_args(args, table)
     _write_results(args, res, table)
+    return 0
+
+
+def cmd_concordance(args) -> int:
+    from ._concordance import concordance
+    from ._io import check_results_dir, results_dir
+
+    out = Path(args.output)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    allowed = [*METHODS, *OTHER_METHODS]
+    unknown = [m for m in methods if m not in allowed]
+    if unknown:
+        raise CLIError(f"--methods: {unknown} not among {allowed}")
+    if len(set(methods)) < 2:
+        raise CLIError(f"--methods needs at least two different methods, got {methods}")
+    if not 0 < args.fdr < 1:
+        raise CLIError(f"--fdr must be in (0, 1), not {args.fdr}")
+    if args.top < 1:
+        raise CLIError(f"--top must be a positive number of genes, not {args.top}")
+    if isinstance(args.contrast, list) and len(args.contrast) > 1:
+        raise CLIError("concordance compares one contrast; give a single --coef or --contrast")
+    check_results_dir(out, overwrite=args.force)  # fail before the R runs, not after
+    matrix, samples, contrast = _read_design_inputs(args)
+    design = {"samples": samples, "design": args.design, "groups": args.groups}
+    tables = {}
+    for method in dict.fromkeys(methods):
+        _say(args, f"running {method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
+        if method == "edger":
+            from .edger import run_edger
+
+            tables[method] = run_edger(matrix, contrast=contrast, **design)
+        elif method == "deseq2":
+            from .deseq2 import run_deseq2
+
+            tables[method] = run_deseq2(matrix, contrast=contrast, **design)
+        else:
+            from .limma import run_limma
+
+            tables[method] = run_limma(matrix, contrast=contrast, method=method, **design)
+    conc = concordance(tables, fdr=args.fdr, n_top=args.top)
+    files = contrast_file_names(list(tables), ftest=False)
+    with results_dir(out, overwrite=args.force) as tmp:
+        for name, tab in tables.items():
+            tab.write(tmp / files[name])
+        conc.spearman.rename_axis("method").to_csv(
+            tmp / "spearman.tsv", sep="\t", lineterminator="\n"
+        )
+        conc.overlap.to_csv(tmp / "overlap.tsv", sep="\t", index=False, lineterminator="\n")
+        conc.disagreement.rename_axis("gene").to_csv(
+            tmp / "disagreement.tsv", sep="\t", lineterminator="\n"
+        )
+        if not args.no_report:
+            from .report import write_report
+
+            write_report(tmp / "report.html", concordance=conc, title="degbridge: concordance")
+    print(conc.summary())
+    _say(args, f"results in {out}/")
     return 0
 
 
@@ -549,6 +660,22 @@ def cmd_demo(args) -> int:
 
 def _limma_output(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--decide",
+        nargs="?",
+        const="separate",
+        choices=DECIDE_METHODS,
+        metavar="METHOD",
+        help="with several contrasts: limma's decideTests (default method separate; also "
+        "global, hierarchical, nestedF): decide.tsv (-1/0/1 per gene and contrast), "
+        "decide_summary.tsv and report.html with the UpSet figure in the output folder",
+    )
+    p.add_argument(
+        "--p-value",
+        type=float,
+        default=0.05,
+        help="adjusted p-value cut-off for --decide (default 0.05, BH)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         required=True,
@@ -556,6 +683,30 @@ def _limma_output(p: argparse.ArgumentParser) -> None:
         "F.tsv, and contrasts.tsv mapping each contrast to its file)",
     )
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def _concordance_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--methods",
+        default="voom,edger,deseq2",
+        help="comma-separated methods to run on the same counts and design "
+        f"(from {', '.join([*METHODS, *OTHER_METHODS])}; default voom,edger,deseq2)",
+    )
+    p.add_argument(
+        "--fdr", type=float, default=0.05, help="FDR at which a gene is significant (0.05)"
+    )
+    p.add_argument(
+        "--top", type=int, default=20, help="genes listed where the methods disagree most (20)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder: one table per method, spearman.tsv, overlap.tsv, "
+        "disagreement.tsv, report.html",
+    )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
 
 
 def _table_argument(p: argparse.ArgumentParser) -> None:
@@ -595,6 +746,8 @@ COMMANDS = {
                 (_table_argument, _add_compare_options, _add_results_options), "cmd_compare"),
     "run": ("limma then compare, in one go",
             (_add_limma_options, _add_compare_options, _add_results_options), "cmd_run"),
+    "concordance": ("limma-voom, edgeR and DESeq2 on the same counts: how far they agree",
+                    (_add_design_options, _concordance_options), "cmd_concordance"),
     "report": ("rebuild the HTML report of a results folder", (_report_options,), "cmd_report"),
     "demo": ("the whole path on real data, no arguments needed", (_demo_options,), "cmd_demo"),
 }  # fmt: skip

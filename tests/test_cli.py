@@ -39,7 +39,7 @@ def small_counts(tmp_path_factory, airway):
     return d, sub, samples
 
 
-@pytest.mark.parametrize("command", ["limma", "compare", "run", "report", "demo"])
+@pytest.mark.parametrize("command", ["limma", "compare", "run", "concordance", "report", "demo"])
 def test_help_shows_examples(command):
     out = run_cli(command, "--help")
     assert out.returncode == 0
@@ -264,3 +264,92 @@ def test_limma_command_runs_edger(tmp_path, airway, capsys):
     code = cli.main([*args, "--method", "deseq2", "--robust", "-o", str(tmp_path / "d.tsv")])
     assert code == 1 and not (tmp_path / "d.tsv").exists()
     assert "--robust apply to limma, not to --method deseq2" in capsys.readouterr().err
+
+
+@pytest.mark.r
+def test_limma_decide_equals_native_decidetests(small_counts, tmp_path):
+    """--decide: decide.tsv equals decideTests in a native Rscript (voom, nestedF and separate)."""
+    from .conftest import run_rscript
+
+    d, _, _ = small_counts
+    contrasts = ["N61311 - N052611", "N080611 - N052611", "N061011 - N052611"]
+    args = ["limma", d / "counts.tsv", "--samples", d / "samples.tsv", "--groups", "celltype"]
+    for c in contrasts:
+        args += ["--contrast", c]
+    for method in ("separate", "nestedF"):
+        out = run_cli(*args, "--decide", method, "--p-value", "0.1", "-o", tmp_path / method)
+        assert out.returncode == 0, out.stderr
+        assert f"decideTests ({method}, adj. p < 0.1)" in out.stdout
+    code = f"""
+    counts <- as.matrix(read.delim("{d / "counts.tsv"}", row.names = 1, check.names = FALSE))
+    s <- read.delim("{d / "samples.tsv"}", row.names = 1)
+    s <- s[colnames(counts), , drop = FALSE]
+    group <- factor(s$celltype)
+    design <- model.matrix(~ 0 + group)
+    colnames(design) <- levels(group)
+    y <- DGEList(counts)
+    keep <- filterByExpr(y, group = group)
+    y <- calcNormFactors(y[keep, , keep.lib.sizes = FALSE])
+    v <- voom(y, design)
+    fit <- lmFit(v, design)
+    cm <- makeContrasts(contrasts = c({", ".join(f'"{c}"' for c in contrasts)}), levels = design)
+    fit2 <- eBayes(contrasts.fit(fit, cm))
+    for (m in c("separate", "nestedF")) {{
+      dt <- decideTests(fit2, method = m, p.value = 0.1)
+      write.table(data.frame(gene = rownames(dt), unclass(dt), check.names = FALSE),
+                  paste0("r_", m, ".tsv"), sep = "\\t", quote = FALSE, row.names = FALSE)
+    }}
+    """
+    run_rscript(code, tmp_path)
+    for method in ("separate", "nestedF"):
+        ours = pd.read_csv(tmp_path / method / "decide.tsv", sep="\t", index_col=0)
+        theirs = pd.read_csv(tmp_path / f"r_{method}.tsv", sep="\t", index_col=0)
+        assert list(ours.columns) == contrasts
+        theirs.columns = contrasts
+        pd.testing.assert_frame_equal(ours.loc[theirs.index], theirs, check_names=False)
+        assert len(ours) == len(theirs)
+        summary = pd.read_csv(tmp_path / method / "decide_summary.tsv", sep="\t", index_col=0)
+        for c in contrasts:
+            assert summary.loc["Up", c] == (theirs[c] == 1).sum()
+            assert summary.loc["Down", c] == (theirs[c] == -1).sum()
+        html = (tmp_path / method / "report.html").read_text()
+        assert "Several contrasts: decideTests" in html and "Genes called per combination" in html
+    # wrong uses: one line each, nothing written
+    out = run_cli(*args[:6], "--contrast", contrasts[0], "--decide", "-o", tmp_path / "one")
+    assert out.returncode == 1 and "--decide needs several contrasts" in out.stderr
+    assert not (tmp_path / "one").exists()
+    out = run_cli(*args, "--decide", "sideways", "-o", tmp_path / "bad")
+    assert out.returncode == 2 and "invalid choice: 'sideways'" in out.stderr
+
+
+@pytest.mark.r
+def test_concordance_command(tmp_path, airway):
+    counts, samples = airway
+    sub = counts.iloc[::8].astype(int)  # ~4,800 genes: DESeq2 in a few seconds
+    sub.to_csv(tmp_path / "counts.tsv", sep="\t")
+    samples.rename_axis("id").to_csv(tmp_path / "samples.tsv", sep="\t")
+    base = ["concordance", tmp_path / "counts.tsv", "--samples", tmp_path / "samples.tsv",
+            "--design", "~ celltype + dex", "--coef", "dextreated"]  # fmt: skip
+    out = run_cli(*base, "--methods", "voom,edger,deseq2", "-o", tmp_path / "conc")
+    assert out.returncode == 0, out.stderr
+    files = sorted(p.name for p in (tmp_path / "conc").iterdir())
+    assert files == sorted([".degbridge-manifest.json", "voom.tsv", "edger.tsv", "deseq2.tsv",
+                            "spearman.tsv", "overlap.tsv", "disagreement.tsv", "report.html"])  # fmt: skip
+    # the same numbers as the Python API on the same counts
+    kw = {"samples": samples, "design": "~ celltype + dex", "coef": "dextreated"}
+    tables = {"voom": degbridge.run_limma(sub, method="voom", **kw),
+              "edger": degbridge.run_edger(sub, **kw), "deseq2": degbridge.run_deseq2(sub, **kw)}  # fmt: skip
+    conc = degbridge.concordance(tables)
+    spearman = pd.read_csv(tmp_path / "conc" / "spearman.tsv", sep="\t", index_col=0)
+    np.testing.assert_allclose(spearman.to_numpy(), conc.spearman.to_numpy(), rtol=1e-12)
+    overlap = pd.read_csv(tmp_path / "conc" / "overlap.tsv", sep="\t")
+    assert overlap["n_genes"].tolist() == conc.overlap["n_genes"].tolist()
+    assert f"Spearman logFC voom ~ edger: {conc.spearman.loc['voom', 'edger']:.4f}" in out.stdout
+    html = (tmp_path / "conc" / "report.html").read_text()
+    assert "Concordance of methods" in html and "Significant genes per combination" in html
+    # bad input: one line, nothing written
+    for methods, message in (("voom", "at least two different methods"),
+                             ("voom,limma2", "['limma2'] not among")):  # fmt: skip
+        out = run_cli(*base, "--methods", methods, "-o", tmp_path / "x")
+        assert out.returncode == 1 and message in out.stderr, out.stderr
+        assert not (tmp_path / "x").exists()
