@@ -12,17 +12,29 @@ in memory or after a ``.h5ad`` round trip.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .anndata import COMPARE_KIND, COMPARE_TABLES, stored, stored_contrasts, stored_limma
+from .anndata import (
+    COMPARE_KIND,
+    COMPARE_TABLES,
+    stored,
+    stored_contrasts,
+    stored_limma,
+)
 
 __all__ = ["compare_df", "limma_df"]
 
+#: ``adata.uns[key]["kind"]`` written by ``tl.limma(celltype_key=...)`` (one long table)
+CELLTYPE_KIND = "degbridge limma per cell type"
+
 
 def limma_df(
-    adata, key: str = "degbridge", contrast: str | Sequence[str] | None = None
+    adata,
+    key: str = "degbridge",
+    contrast: str | Sequence[str] | None = None,
+    cell_type: str | None = None,
 ) -> pd.DataFrame:
     """The limma results stored by :func:`degbridge.tl.limma`, one row per gene (× contrast).
 
@@ -36,19 +48,34 @@ def limma_df(
         One contrast name (exactly as given to ``tl.limma``, ``/`` included): its table, no
         ``contrast`` column. ``None`` (every contrast, also when there is one) or a list:
         the tables stacked, with a ``contrast`` column.
+    cell_type
+        Results of ``tl.limma(celltype_key=...)`` only: one cell type's rows; ``None`` (the
+        default) gives every fitted cell type.
 
     Returns
     -------
     A DataFrame with a ``gene`` column (the genes limma tested, in its order within each
     contrast), ``contrast`` (several), then limma's columns (``logFC, AveExpr, t, P.Value,
-    adj.P.Val, B``, and e.g. ``CI.L``/``CI.R`` with ``confint``).
+    adj.P.Val, B``, and e.g. ``CI.L``/``CI.R`` with ``confint``). Per-cell-type results: the
+    long table ``cell_type, contrast, gene, logFC, ...`` (``contrast`` always present; the
+    ``cell_type`` column too, also for one cell type).
 
     Raises
     ------
     ValueError
         Nothing of limma under ``key`` (the message lists the keys that hold limma
-        results), or an unknown contrast (the message lists the stored ones).
+        results), an unknown contrast (the message lists the stored ones), or an unknown
+        ``cell_type`` (the message lists the fitted ones and the skipped ones with why).
     """
+    entry = adata.uns.get(key) if hasattr(adata, "uns") else None
+    if isinstance(entry, Mapping) and entry.get("kind") == CELLTYPE_KIND:
+        return _celltype_df(entry, key, contrast, cell_type)
+    if cell_type is not None:
+        msg = (
+            f"cell_type={cell_type!r}: adata.uns[{key!r}] holds one fit, not per-cell-type "
+            "results; run degbridge.tl.limma(..., celltype_key=...) for those"
+        )
+        raise ValueError(msg)
     if isinstance(contrast, str):
         return _tidy(stored_limma(adata, key, contrast))
     names = list(stored_contrasts(adata, key))
@@ -66,6 +93,39 @@ def limma_df(
         frame.insert(1, "contrast", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _celltype_df(entry: Mapping, key: str, contrast, cell_type) -> pd.DataFrame:
+    """Rows of the long per-cell-type table, for one cell type / contrast(s) or all."""
+    frame = pd.DataFrame(entry["results"]).reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    fitted = _names(entry["cell_types"])
+    names = _names(entry["contrasts"])
+    if cell_type is not None:
+        if not isinstance(cell_type, str) or cell_type not in fitted:
+            skipped = pd.DataFrame(entry["skipped"])
+            why = "; ".join(f"{c!r}: {r}" for c, r in zip(skipped["cell_type"], skipped["reason"]))
+            msg = (
+                f"cell_type={cell_type!r} has no results in adata.uns[{key!r}]; fitted cell "
+                f"types are {fitted}" + (f"; skipped: {why}" if why else "")
+            )
+            raise ValueError(msg)
+        frame = frame[frame["cell_type"] == cell_type]
+    if contrast is not None:
+        wanted = [contrast] if isinstance(contrast, str) else contrast
+        if not isinstance(wanted, Sequence) or not all(isinstance(c, str) for c in wanted):
+            msg = f"contrast must be a contrast name, a list of names or None, not {contrast!r}"
+            raise TypeError(msg)
+        unknown = [c for c in wanted if c not in names]
+        if unknown or not wanted:
+            msg = f"contrast {unknown or wanted!r} is not stored in adata.uns[{key!r}]; stored contrasts are {names}"
+            raise ValueError(msg)
+        frame = frame[frame["contrast"].isin(wanted)]
+    return frame.reset_index(drop=True)
+
+
+def _names(value) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _tidy(table) -> pd.DataFrame:

@@ -12,19 +12,42 @@ return ``None``). The layout is the same for one contrast or several (see
 :mod:`degbridge.anndata`), and survives ``.h5ad`` (:func:`degbridge.write_h5ad`).
 
 For single-cell data, ``sample_key=`` sums the raw counts of each sample (× group) first
-(pseudobulk, :func:`degbridge.pp.pseudobulk`), then runs voom on the pseudobulk samples.
+(pseudobulk, :func:`degbridge.pp.pseudobulk`), then runs voom on the pseudobulk samples; with
+``celltype_key=`` as well, one pseudobulk and one fit per cell type (as muscat's ``pbDS``):
+
+>>> db.tl.limma(cells, groupby="condition", sample_key="donor", celltype_key="cell_type",
+...             contrast="treated - control", layer="counts")
+>>> db.get.limma_df(cells, cell_type="B cells")
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
+import pandas as pd
+
+from ._exceptions import DataWarning, RError
 from ._params import fill_docs
-from .anndata import _check_anndata, check_key, pseudobulk, store_comparison, store_limma
+from .anndata import (
+    _check_anndata,
+    check_key,
+    h5ad_safe,
+    pseudobulk,
+    store_comparison,
+    store_limma,
+)
+from .anndata import _check_counts as _check_raw_counts
 from .anndata import stored_limma as _stored_limma
+from .get import CELLTYPE_KIND
 
 __all__ = ["compare", "limma"]
+
+#: ``adjust=`` of the per-cell-type path
+Adjust = Literal["per_cell_type", "global"]
+ADJUST: tuple[str, ...] = ("per_cell_type", "global")
 
 
 @fill_docs
@@ -37,7 +60,11 @@ def limma(
     layer: str | None = None,
     method: str | None = None,
     sample_key: str | None = None,
+    celltype_key: str | None = None,
     min_cells: int = 10,
+    min_samples: int = 2,
+    adjust: Adjust = "per_cell_type",
+    progress: bool = True,
     key_added: str = "degbridge",
     copy: bool = False,
     **options: Any,
@@ -65,8 +92,23 @@ def limma(
     sample_key
         Single-cell data: ``obs`` column of the biological sample; counts are summed per
         sample × ``groupby`` (:func:`degbridge.pp.pseudobulk`) before limma.
+    celltype_key
+        Single-cell data with ``sample_key`` and ``groupby``: ``obs`` column of the cell type.
+        Each cell type gets its own pseudobulk (sample × ``groupby`` sums of its cells) and its
+        own fit, as muscat's ``pbDS``; see "Per cell type" below.
     min_cells
         With ``sample_key``: pseudobulk samples with fewer cells are dropped (and reported).
+    min_samples
+        With ``celltype_key``: a cell type is fitted only when every level of ``groupby`` has
+        at least this many pseudobulk samples left after ``min_cells``; otherwise it is
+        skipped, with the reason.
+    adjust
+        With ``celltype_key``: ``"per_cell_type"`` (the default): ``adj.P.Val`` is
+        Benjamini-Hochberg within each cell type's table (what each fit returns);
+        ``"global"``: Benjamini-Hochberg over the P-values of all cell types together, for
+        each contrast (muscat's ``p_adj.glb``; R's ``p.adjust(p, "BH")``).
+    progress
+        With ``celltype_key``: a progress bar over the cell types (tqdm).
     key_added
         The ``adata.uns`` key written (replaced when present).
     copy
@@ -105,11 +147,47 @@ def limma(
     and, with ``sample_key``, ``pseudobulk`` (``samples`` with ``n_cells``, ``dropped``); see
     :mod:`degbridge.anndata`. Read the tables with :func:`degbridge.get.limma_df`. Nothing is
     written when anything fails.
+
+    Per cell type
+    -------------
+    With ``celltype_key``, ``adata.uns[key_added]`` holds (every part ``.h5ad``-safe):
+    ``kind`` (``"degbridge limma per cell type"``), ``results`` (one long table: ``cell_type,
+    contrast, gene`` then limma's columns ``logFC, AveExpr, t, P.Value, adj.P.Val, B``, each
+    cell type's genes in limma's order), ``cell_types`` (those fitted), ``skipped``
+    (``cell_type, reason``), ``samples`` (one row per sample × condition × cell type:
+    ``n_cells`` and ``used``: kept for the fit or why not), ``n_samples`` (pseudobulk samples
+    used, cell types × conditions), ``contrasts`` and ``params`` (``adjust``, ``min_cells``,
+    ``min_samples``, the method choice per cell type). Pseudobulk samples with fewer than
+    ``min_cells`` cells are dropped; a cell type with fewer than ``min_samples`` samples in a
+    condition after that is skipped, and so is one whose fit fails for a reason of its data
+    (too few residual degrees of freedom, or an R error: R's message is the reason). Skipped
+    cell types raise one :class:`degbridge.DataWarning` listing them; when every cell type is
+    skipped, a ValueError gives each reason. Read with ``degbridge.get.limma_df(adata,
+    key=key_added, cell_type=...)``.
     """
     from .limma import DEResults, run_limma
 
     _check_anndata(adata)
     check_key(key_added)
+    if celltype_key is not None:
+        entry = _limma_per_cell_type(
+            adata,
+            groupby=groupby,
+            contrast=contrast,
+            design=design,
+            layer=layer,
+            method=method,
+            sample_key=sample_key,
+            celltype_key=celltype_key,
+            min_cells=min_cells,
+            min_samples=min_samples,
+            adjust=adjust,
+            progress=progress,
+            options=options,
+        )
+        adata = adata.copy() if copy else adata
+        adata.uns[key_added] = entry
+        return adata if copy else None
     if groupby is not None and groupby not in adata.obs.columns:
         msg = f"groupby={groupby!r} is not an obs column; obs columns are {list(map(str, adata.obs.columns))}"
         raise ValueError(msg)
@@ -215,3 +293,217 @@ def compare(
     source = {"key": key, "contrast": table.meta["contrast"]}
     store_comparison(adata, res, key_added=key_added, source=source)
     return adata if copy else None
+
+
+# ---------------------------------------------------------------------------------------
+# per cell type
+# ---------------------------------------------------------------------------------------
+
+
+def _limma_per_cell_type(
+    adata,
+    *,
+    groupby,
+    contrast,
+    design,
+    layer,
+    method,
+    sample_key,
+    celltype_key,
+    min_cells,
+    min_samples,
+    adjust,
+    progress,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """What ``tl.limma(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
+    from tqdm.auto import tqdm
+
+    from ._checks import get_matrix
+    from .design import contrast_matrix
+    from .limma import DEResults, LimmaOptions, run_limma
+
+    levels = _check_per_cell_type(
+        adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
+    )
+    LimmaOptions.check_arguments(method=method, **options)  # before any data is summed
+    names = contrast_matrix(contrast, levels)[1]  # an unknown level fails here, once
+    _check_raw_counts(get_matrix(adata, layer), layer, adata)
+    cells = adata.obs[celltype_key]
+    cell_types = _cell_types(cells)
+    cells = cells.astype(str).to_numpy()
+    samples = _sample_table(adata, celltype_key, sample_key, groupby, min_cells)
+    tables, fits, skipped = [], [], []
+    bar = tqdm(cell_types, desc="cell types", unit="cell type", disable=not progress, leave=False)
+    try:
+        for cell_type in bar:
+            bar.set_postfix_str(cell_type[:30], refresh=False)
+            rows = samples["cell_type"] == cell_type
+            reason = _too_few_samples(samples[rows], levels, groupby, min_cells, min_samples)
+            if reason is not None:
+                samples.loc[rows & (samples["used"] == "yes"), "used"] = "no: cell type skipped"
+                skipped.append((cell_type, reason))
+                continue
+            sub = adata[np.flatnonzero(cells == cell_type)]
+            pb = pseudobulk(sub, sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
+            try:
+                result = run_limma(pb, groups=groupby, contrast=contrast, method=method, **options)
+            except (ValueError, RError) as err:  # the data of this cell type: too few df, R
+                samples.loc[rows & (samples["used"] == "yes"), "used"] = "no: fit failed"
+                skipped.append((cell_type, f"fit failed: {err}"))
+                continue
+            if isinstance(result, DEResults):
+                per_contrast = dict(result)
+            else:
+                per_contrast = {str(result.meta["contrast"]): result}
+            for name, table in per_contrast.items():
+                frame = pd.DataFrame(table).rename_axis("gene").reset_index()
+                frame.insert(0, "contrast", name)
+                frame.insert(0, "cell_type", cell_type)
+                tables.append(frame)
+            first = next(iter(per_contrast.values()))
+            fits.append((cell_type, len(pb), len(first), first.meta["method_choice"]))
+    finally:
+        bar.close()
+    skipped_table = pd.DataFrame(skipped, columns=["cell_type", "reason"])
+    if not tables:
+        each = "; ".join(f"{c!r}: {r}" for c, r in skipped)
+        msg = f"every cell type of {celltype_key!r} was skipped, so nothing was fitted: {each}"
+        raise ValueError(msg)
+    if skipped:
+        each = "; ".join(f"{c!r}: {r}" for c, r in skipped)
+        warnings.warn(
+            f"{len(skipped)} of {len(cell_types)} cell types skipped (see "
+            f"adata.uns[key_added]['skipped']): {each}",
+            DataWarning,
+            stacklevel=3,
+        )
+    results = pd.concat(tables, ignore_index=True)
+    if adjust == "global":
+        for name in names:
+            sel = (results["contrast"] == name).to_numpy()
+            results.loc[sel, "adj.P.Val"] = bh_adjust(results.loc[sel, "P.Value"].to_numpy())
+    fitted = [c for c, *_ in fits]
+    n_samples = (
+        samples[samples["used"] == "yes"]
+        .groupby(["cell_type", "condition"])
+        .size()
+        .reindex(pd.MultiIndex.from_product([fitted, levels]), fill_value=0)
+        .rename_axis(["cell_type", "condition"])
+        .rename("n_samples")
+        .reset_index()
+    )
+    entry = {
+        "kind": CELLTYPE_KIND,
+        "contrasts": names,
+        "cell_types": fitted,
+        "results": results,
+        "skipped": skipped_table,
+        "samples": samples,
+        "n_samples": n_samples,
+        "fits": pd.DataFrame(fits, columns=["cell_type", "n_samples", "n_genes", "method_choice"]),
+        "params": {
+            "groupby": groupby,
+            "sample_key": sample_key,
+            "celltype_key": celltype_key,
+            "layer": layer or "X",
+            "min_cells": int(min_cells),
+            "min_samples": int(min_samples),
+            "adjust": adjust,
+            "method": method or "auto",
+            "levels": levels,
+        },
+    }
+    return h5ad_safe(entry)
+
+
+def _obs_columns(adata) -> list[str]:
+    return list(map(str, adata.obs.columns))
+
+
+def _check_per_cell_type(
+    adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
+) -> list[str]:
+    """Check the per-cell-type arguments; the condition levels (sorted, as strings)."""
+    keys = {"celltype_key": celltype_key, "sample_key": sample_key, "groupby": groupby}
+    for what, key in keys.items():
+        if key is None:
+            msg = f"celltype_key= (DE per cell type) needs {what}= as well: an obs column; obs columns are {_obs_columns(adata)}"
+            raise ValueError(msg)
+        if not isinstance(key, str) or key not in adata.obs.columns:
+            msg = f"{what}={key!r} is not an obs column; obs columns are {_obs_columns(adata)}"
+            raise ValueError(msg)
+    if len(set(keys.values())) < len(keys):
+        msg = (
+            f"celltype_key, sample_key and groupby must be three different obs columns, not {keys}"
+        )
+        raise ValueError(msg)
+    if design is not None:
+        msg = "with celltype_key= each cell type is fitted with ~ 0 + groupby: give groupby=, not design="
+        raise ValueError(msg)
+    for what, value in (("min_cells", min_cells), ("min_samples", min_samples)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            msg = f"{what} must be a positive integer, not {value!r}"
+            raise ValueError(msg)
+    if adjust not in ADJUST:
+        msg = f"adjust must be one of {list(ADJUST)}, not {adjust!r}"
+        raise ValueError(msg)
+    missing = [k for k in keys.values() if adata.obs[k].isna().any()]
+    if missing:
+        msg = f"obs columns {missing} have missing values; every cell needs a cell type, sample and condition"
+        raise ValueError(msg)
+    levels = sorted(adata.obs[groupby].astype(str).unique())
+    if len(levels) < 2:
+        msg = f"groupby={groupby!r} has a single level {levels}: a comparison needs two"
+        raise ValueError(msg)
+    return levels
+
+
+def _cell_types(cells: pd.Series) -> list[str]:
+    """The cell types present: in category order for a categorical, else sorted."""
+    if isinstance(cells.dtype, pd.CategoricalDtype):
+        present = set(cells.astype(str))
+        return [str(c) for c in cells.cat.categories if str(c) in present]
+    return sorted(cells.astype(str).unique())
+
+
+def _sample_table(adata, celltype_key, sample_key, groupby, min_cells) -> pd.DataFrame:
+    """One row per cell type × sample × condition: cells, and whether the pseudobulk sample
+    has enough of them (``used``: ``"yes"`` or why not)."""
+    obs = adata.obs[[celltype_key, sample_key, groupby]].astype(str)
+    obs.columns = ["cell_type", "sample", "condition"]
+    table = obs.groupby(list(obs.columns), sort=True).size().rename("n_cells").reset_index()
+    table["used"] = np.where(
+        table["n_cells"] >= min_cells, "yes", f"no: fewer than min_cells={min_cells} cells"
+    )
+    return table
+
+
+def _too_few_samples(rows: pd.DataFrame, levels, groupby, min_cells, min_samples) -> str | None:
+    """Why a cell type cannot be fitted (a condition with too few samples), or None."""
+    kept = rows.loc[rows["used"] == "yes", "condition"].value_counts()
+    short = [(lev, int(kept.get(lev, 0))) for lev in levels if kept.get(lev, 0) < min_samples]
+    if not short:
+        return None
+    each = ", ".join(f"{groupby}={lev!r} has {n}" for lev, n in short)
+    return (
+        f"too few samples with >= {min_cells} cells (min_samples={min_samples} per condition): "
+        f"{each}"
+    )
+
+
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted P-values, as R's ``p.adjust(p, "BH")`` (NaN kept, not
+    counted)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    n = len(q)
+    if n:
+        order = np.argsort(-q, kind="stable")
+        i = np.arange(n, 0, -1, dtype=float)
+        adjusted = np.empty(n)
+        adjusted[order] = np.minimum(1.0, np.minimum.accumulate(n / i * q[order]))
+        out[ok] = adjusted
+    return out

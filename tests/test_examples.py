@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.r, pytest.mark.slow]
         ("python_counts.py", "results and report in"),
         ("import_geo2r.py", "150 of 300 genes matched"),
         ("scverse_pseudobulk.py", "leaderboard read back from .h5ad"),
+        ("celltype_pseudobulk.py", "per-cell-type table read back from .h5ad"),
         ("cross_study_hsmm.py", "baseline: training table's target"),
     ],
 )
