@@ -737,6 +737,9 @@ def pseudobulk_qc(
                        label=f"dropped ({len(n)})")  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
+        if dropped:  # the blended ticks do not take part in autoscaling: make room for them
+            low, high = ax.get_xlim()
+            ax.set_xlim(min(low, max(float(n.min()), 0.5) / 1.5), high)
         if min_cells is not None:
             ax.axvline(float(min_cells), color="#d64545", lw=0.9, ls="--",
                        label=f"min_cells = {min_cells}")  # fmt: skip

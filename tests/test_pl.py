@@ -236,6 +236,7 @@ def test_pseudobulk_qc_points_threshold_and_dropped():
         per = per[[d for (d, tt) in kept if tt == t]]
         assert sorted(got[:, 1]) == sorted(per.tolist())
     assert sorted(pts["dropped (2)"][:, 0]) == [3, 5]
+    assert ax.get_xlim()[0] < 3  # the dropped samples' ticks are inside the axes
     vlines = [ln for ln in ax.get_lines() if ln.get_label().startswith("min_cells")]
     assert [ln.get_xdata()[0] for ln in vlines] == [10]
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "cells per pseudobulk sample"
