@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import NonCounts, check_counts, get_matrix
+from ._checks import _KINDS, NonCounts, find_non_counts, get_matrix
 from ._checks import check_anndata as _check_anndata
 from .table import DETable
 
@@ -42,27 +42,63 @@ __all__ = [
 ]
 
 
+def _counts_message(layer: str | None, adata, bad: NonCounts) -> str:
+    """The error for values that are not raw counts; ``bad.index`` is (cell, gene) of ``adata``
+    (or empty when the position is not known)."""
+    where = f"layer {layer!r}" if layer else "X"
+    if len(bad.index) == 2:
+        cell, gene = adata.obs_names[bad.index[0]], adata.var_names[bad.index[1]]
+        first = f" ({bad.count} values; the first: cell {str(cell)!r}, gene {str(gene)!r} = {bad.value:g})"
+    else:
+        first = f" ({bad.count} values)"
+    if bad.kind == "missing":
+        return f"{where} has missing values{first}; pseudobulk needs raw counts"
+    others = [name for name in adata.layers if name != layer]
+    hint = (
+        f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
+        if others
+        else ""
+    )
+    kind = "infinite" if bad.kind == "infinite" else "non-integer or negative"
+    return (
+        f"{where} holds {kind} values{first}: normalised or log data, not raw "
+        f"counts. Pseudobulk sums and voom need raw counts{hint}"
+    )
+
+
+def _cell_gene(X, index: tuple[int, ...]) -> tuple[int, ...]:
+    """(cell, gene) of a position found by :func:`find_non_counts` in X (for sparse X, a
+    position in its stored values); ``()`` when the format does not say."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(X):
+        return index if len(index) == 2 else ()
+    (pos,) = index
+    if X.format in ("csr", "csc"):
+        major = int(np.searchsorted(X.indptr, pos, side="right") - 1)
+        minor = int(X.indices[pos])
+        return (major, minor) if X.format == "csr" else (minor, major)
+    if X.format == "coo":
+        return (int(X.row[pos]), int(X.col[pos]))
+    return ()
+
+
 def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
     """Raw counts (the rule of :func:`degbridge._checks.check_counts`); say which layer to use
-    otherwise. Checked in chunks of the stored values: a few MB however large the matrix."""
-    where = f"layer {layer!r}" if layer else "X"
+    otherwise, and where the first offending value is. Checked in chunks of the stored
+    values: a few MB however large the matrix."""
+    bad = find_non_counts(X, chunk=chunk)
+    if bad is not None:
+        bad = NonCounts(bad.kind, bad.count, _cell_gene(X, bad.index), bad.value)
+        raise ValueError(_counts_message(layer, adata, bad))
 
-    def message(bad: NonCounts) -> str:
-        if bad.kind == "missing":
-            return f"{where} has missing values; pseudobulk needs raw counts"
-        others = [name for name in adata.layers if name != layer]
-        hint = (
-            f"; the AnnData has layers {others}: pass layer='counts' (or whichever holds raw counts)"
-            if others
-            else ""
-        )
-        kind = "infinite" if bad.kind == "infinite" else "non-integer or negative"
-        return (
-            f"{where} holds {kind} values: normalised or log data, not raw "
-            f"counts. Pseudobulk sums and voom need raw counts{hint}"
-        )
 
-    check_counts(X, message=message, chunk=chunk)
+def _indicator(codes: np.ndarray, n_groups: int):
+    """Groups × cells sparse matrix of ones: ``indicator @ X`` sums the cells of each group."""
+    import scipy.sparse as sp
+
+    n_cells = len(codes)
+    return sp.csr_matrix((np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_groups, n_cells))
 
 
 def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
@@ -77,9 +113,7 @@ def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000)
 
     n_cells, n_genes = X.shape
     out = np.zeros((n_groups, n_genes))
-    indicator = sp.csr_matrix(
-        (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_groups, n_cells)
-    )
+    indicator = _indicator(codes, n_groups)
     if not sp.issparse(X):
         step = max(1, block_nnz // max(n_genes, 1))
         for start in range(0, n_cells, step):
@@ -106,6 +140,188 @@ def _blocks(indptr: np.ndarray, block_nnz: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
+# ---------------------------------------------------------------------------------------
+# backed AnnData: the matrix streamed from the .h5ad file
+# ---------------------------------------------------------------------------------------
+
+#: stored values (sparse) or entries (dense) of a backed matrix held in memory at a time
+BACKED_BLOCK_VALUES = 1_000_000
+#: values checked at a time within a block (the count check makes float64 temporaries)
+_CHECK_CHUNK = 250_000
+
+
+def _positions(index, n: int) -> np.ndarray | None:
+    """The positions an AnnData view's indexer selects, or None unless strictly increasing."""
+    pos = np.arange(n)[index]
+    if pos.ndim != 1 or (len(pos) > 1 and not (np.diff(pos) > 0).all()):
+        return None
+    return pos
+
+
+class _BackedMatrix:
+    """The ``X`` of an AnnData opened with ``read_h5ad(path, backed="r")``, read in blocks.
+
+    CSR and dense ``X`` are read in blocks of rows (cells), CSC in blocks of columns (genes):
+    each block is a contiguous range of the file's stored values, about
+    :data:`BACKED_BLOCK_VALUES` of them. A view of a backed AnnData (cells and genes in file
+    order, e.g. ``adata[adata.obs["cell_type"] == "B"]``) is read the same way, the view's
+    cells and genes taken from each block in memory.
+    """
+
+    def __init__(self, dataset, rows: np.ndarray | None, cols: np.ndarray | None, block: int):
+        self.dataset = dataset
+        self.block = block
+        self.format = getattr(dataset, "format", "dense")
+        n_rows, n_cols = dataset.shape
+        # the streamed (major) axis and the selection on each axis (None: all of it)
+        if self.format == "csc":
+            self.major, self.minor = cols, rows
+            n_major, n_minor = n_cols, n_rows
+        else:
+            self.major, self.minor = rows, cols
+            n_major, n_minor = n_rows, n_cols
+        if self.format == "dense":
+            self.cum = np.arange(n_major + 1, dtype=np.int64) * n_minor
+        else:
+            self.cum = np.asarray(dataset.group["indptr"][...], dtype=np.int64)
+        self.n_major = n_major if self.major is None else len(self.major)
+        self.shape = (
+            len(rows) if rows is not None else n_rows,
+            len(cols) if cols is not None else n_cols,
+        )
+
+    @classmethod
+    def of(cls, adata, layer: str | None, block: int) -> _BackedMatrix | None:
+        """The backed matrix of ``adata`` to pseudobulk, or None when it is in memory (layers
+        of a backed AnnData are: anndata backs ``X`` only) or when a view reorders cells or
+        genes (then ``adata.X`` reads the view into memory, as anndata does)."""
+        if layer is not None or not getattr(adata, "isbacked", False):
+            return None
+        import h5py
+
+        try:
+            node = adata.file["X"]
+        except KeyError:  # no X in the file: get_matrix says so
+            return None
+        if isinstance(node, h5py.Group):
+            dataset = _sparse_dataset(node)
+        elif isinstance(node, h5py.Dataset):
+            dataset = node
+        else:  # pragma: no cover - anndata stores X as one or the other
+            return None
+        rows = cols = None
+        if adata.is_view:
+            rows = _positions(adata._oidx, dataset.shape[0])
+            cols = _positions(adata._vidx, dataset.shape[1])
+            if rows is None or cols is None:
+                return None
+        return cls(dataset, rows, cols, block)
+
+    def _read(self, lo: int, hi: int, take: np.ndarray | None):
+        """Major elements lo:hi of the file (``take``: only those file positions)."""
+        ds = self.dataset
+        if self.format == "csc":
+            return ds[:, lo:hi] if take is None else ds[:, take]
+        if self.format == "csr":
+            return ds[lo:hi] if take is None else ds[take]
+        return ds[lo:hi] if take is None else ds[np.asarray(take)]
+
+    def blocks(self):
+        """``(start, stop, block)``: the view's major elements start:stop, in memory (CSR or
+        dense rows × all selected genes; CSC all selected cells × columns)."""
+        major, minor = self.major, self.minor
+        lengths = self.cum[1:] - self.cum[:-1]
+        if major is not None:
+            lengths = lengths[major]
+        view_cum = np.concatenate([[0], np.cumsum(lengths)])
+        for start, stop in _blocks(view_cum, self.block):
+            if major is None:
+                block = self._read(start, stop, None)
+            else:
+                lo, hi = int(major[start]), int(major[stop - 1]) + 1
+                want = major[start:stop]
+                if self.cum[hi] - self.cum[lo] <= 4 * self.block:
+                    block = self._read(lo, hi, None)
+                    if len(want) != hi - lo:
+                        local = want - lo
+                        block = block[:, local] if self.format == "csc" else block[local]
+                else:  # the view's cells are sparse in the file: read only them
+                    block = self._read(lo, hi, want)
+            if minor is not None:
+                block = block[minor] if self.format == "csc" else block[:, minor]
+            yield start, stop, block
+
+    def locate(self, start: int, block, index: tuple[int, ...]) -> tuple[int, int]:
+        """(cell, gene) in the view of a position ``find_non_counts`` gave in ``block``."""
+        cell, gene = _cell_gene(block, index)
+        return (cell, gene + start) if self.format == "csc" else (cell + start, gene)
+
+    def pass_over(self, codes: np.ndarray | None, n_groups: int):
+        """One pass over the file: the group sums (``codes`` given) and the first values that
+        are not counts, found as :func:`find_non_counts` finds them in memory (most serious
+        kind first; its count; its first position in stored order). Sums stop at the first
+        bad block; the check runs to the end, so the error is the in-memory one."""
+        n_genes = self.shape[1]
+        out = None if codes is None else np.zeros((n_groups, n_genes))
+        indicator = None if codes is None else _indicator(codes, n_groups)
+        found: dict[str, list] = {}  # kind → [count, (cell, gene), value]
+        for start, stop, block in self.blocks():
+            bad = find_non_counts(block, chunk=_CHECK_CHUNK)
+            if bad is not None:
+                entry = found.setdefault(
+                    bad.kind, [0, self.locate(start, block, bad.index), bad.value]
+                )
+                entry[0] += bad.count
+                out = None
+            if out is None:
+                continue
+            if self.format == "csc":
+                out[:, start:stop] = (indicator @ block).toarray()
+            elif self.format == "csr":
+                out += (indicator[:, start:stop] @ block).toarray()
+            else:
+                out += indicator[:, start:stop] @ np.asarray(block, dtype=np.float64)
+        problem = None
+        for kind in _KINDS:
+            if kind in found:
+                count, at, value = found[kind]
+                problem = NonCounts(kind, count, at, value)
+                break
+        return out, problem
+
+
+def _sparse_dataset(group):
+    """anndata's backed sparse dataset for an HDF5 group (anndata ≥ 0.11: ``anndata.io``)."""
+    try:
+        from anndata.io import sparse_dataset
+    except ImportError:  # anndata 0.10
+        from anndata.experimental import sparse_dataset
+    return sparse_dataset(group)
+
+
+def _sample_codes(obs: pd.DataFrame, keys: list[str]):
+    """Pseudobulk sample of each cell: the ``obs[keys]`` values as strings joined by ``_``,
+    coded in sorted order of those labels (labels that coincide are one sample).
+
+    Each key is factorised on its own and only the distinct combinations become strings, so
+    the cost per cell is a few integers, not one new string per cell. Returns the codes, the
+    sorted labels, and per key its codes and string labels.
+    """
+    key_codes, key_labels = [], []
+    for key in keys:
+        c, u = pd.factorize(obs[key])
+        key_codes.append(c)
+        key_labels.append(np.asarray(pd.Index(u).astype(str), dtype=object))
+    if len(keys) == 1:
+        pair, labels = key_codes[0], key_labels[0]
+    else:
+        (c0, c1), (u0, u1) = key_codes, key_labels
+        present, pair = np.unique(c0.astype(np.int64) * len(u1) + c1, return_inverse=True)
+        labels = np.array([f"{u0[p // len(u1)]}_{u1[p % len(u1)]}" for p in present], dtype=object)
+    small, uniques = pd.factorize(labels, sort=True)
+    return small[np.ravel(pair)], uniques, key_codes, key_labels
+
+
 def pseudobulk(
     adata,
     sample_key: str,
@@ -117,13 +333,21 @@ def pseudobulk(
     """Sum raw counts of cells per sample (× group) into a pseudobulk AnnData.
 
     The sum is a sparse indicator-matrix product over blocks of cells: the cell matrix is never
-    densified or copied (peak memory is the cell matrix plus one block and the small result). Pseudobulk samples with fewer
-    than ``min_cells`` cells are dropped and reported in ``uns["pseudobulk"]["dropped"]``.
+    densified or copied (peak memory is the cell matrix plus one block and the small result).
+    Pseudobulk samples with fewer than ``min_cells`` cells are dropped and reported in
+    ``uns["pseudobulk"]["dropped"]``.
+
+    An AnnData opened with ``anndata.read_h5ad(path, backed="r")`` is streamed from the file:
+    ``X`` (CSR or dense: blocks of cells; CSC: blocks of genes) is read about
+    :data:`BACKED_BLOCK_VALUES` stored values at a time, checked and summed, and never loaded
+    whole; views of it that keep file order (a subset of cells, e.g. one cell type) too.
+    anndata backs ``X`` only: ``layer=`` of a backed AnnData is already in memory. The sums,
+    sample order and errors are those of the in-memory path.
 
     Parameters
     ----------
     adata
-        Cells × genes, raw counts in ``X`` or ``layer`` (sparse or dense).
+        Cells × genes, raw counts in ``X`` or ``layer`` (sparse or dense; in memory or backed).
     sample_key
         ``obs`` column naming the biological sample (donor, replicate).
     groupby
@@ -138,6 +362,13 @@ def pseudobulk(
     AnnData of pseudobulk samples × genes with dense float counts in ``X``; ``obs`` holds
     ``sample_key``, ``groupby``, ``n_cells`` and every ``obs`` column constant within each
     pseudobulk sample.
+
+    Raises
+    ------
+    ValueError
+        A key is not an ``obs`` column, ``min_cells`` is not a positive integer, the matrix is
+        not raw counts (the message names the first offending cell and gene), a cell has no
+        sample, or no sample keeps ``min_cells`` cells.
     """
     import anndata as ad
 
@@ -151,25 +382,42 @@ def pseudobulk(
     if not isinstance(min_cells, int | np.integer) or min_cells < 1:
         msg = f"min_cells must be a positive integer, not {min_cells!r}"
         raise ValueError(msg)
-    X = get_matrix(adata, layer)
-    _check_counts(X, layer, adata)
+    backed = _BackedMatrix.of(adata, layer, BACKED_BLOCK_VALUES)
+
+    def check_backed() -> None:
+        # a backed matrix is checked while it is summed; before an error about obs, check it
+        # alone so that the errors come in the in-memory order (counts first)
+        if backed is not None:
+            _, problem = backed.pass_over(None, 0)
+            if problem is not None:
+                raise ValueError(_counts_message(layer, adata, problem))
+
+    if backed is None:
+        X = get_matrix(adata, layer)
+        _check_counts(X, layer, adata)
     keys = [sample_key] if groupby is None else [sample_key, groupby]
-    obs = adata.obs[keys].astype(str)
     if adata.obs[keys].isna().any().any():
+        check_backed()
         msg = f"obs columns {keys} have missing values; every cell needs a sample (and group)"
         raise ValueError(msg)
-    labels = obs[keys[0]] if groupby is None else obs[keys[0]] + "_" + obs[keys[1]]
-    codes, uniques = pd.factorize(labels, sort=True)
+    codes, uniques, key_codes, key_labels = _sample_codes(adata.obs, keys)
     n_cells = np.bincount(codes, minlength=len(uniques))
     keep = n_cells >= min_cells
     dropped = {str(u): int(c) for u, c in zip(uniques, n_cells) if c < min_cells}
     if not keep.any():
+        check_backed()
         msg = (
             f"every pseudobulk sample has fewer than min_cells={min_cells} cells "
             f"(largest: {int(n_cells.max())}); lower min_cells"
         )
         raise ValueError(msg)
-    values = _group_sums(X, codes, len(uniques))[keep]
+    if backed is None:
+        values = _group_sums(X, codes, len(uniques))[keep]
+    else:
+        sums, problem = backed.pass_over(codes, len(uniques))
+        if problem is not None:
+            raise ValueError(_counts_message(layer, adata, problem))
+        values = sums[keep]
     names = [str(u) for u, k in zip(uniques, keep) if k]
     first = pd.Series(np.arange(len(codes))).groupby(codes).first()
     constant = []
@@ -179,8 +427,8 @@ def pseudobulk(
             constant.append(col)
     pb_obs = adata.obs.iloc[first.loc[np.flatnonzero(keep)].to_numpy()][constant].copy()
     pb_obs.index = pd.Index(names)
-    for k in keys:
-        pb_obs[k] = obs[k].iloc[first.loc[np.flatnonzero(keep)].to_numpy()].to_numpy()
+    for k, c, lab in zip(keys, key_codes, key_labels):
+        pb_obs[k] = lab[c[first.loc[np.flatnonzero(keep)].to_numpy()]]
     pb_obs["n_cells"] = n_cells[keep]
     out = ad.AnnData(X=values, obs=pb_obs, var=pd.DataFrame(index=adata.var_names.copy()))
     out.uns["pseudobulk"] = {
