@@ -5,14 +5,23 @@
 * :func:`design_from_formula` — a formula over a sample table (``"~ celltype + dex"``),
   encoded by formulaic with treatment contrasts; columns are named as R's ``model.matrix``
   names them (``(Intercept)``, ``celltypeN61311``, ``dextreated``, ``dextreated:age``).
+  Time courses: ``ns(time, df = 3)``, ``bs(time, df = 3)`` and ``poly(time, 2)`` on a numeric
+  column, alone or in interactions (``~ group * ns(time, df = 3)``); the basis is computed by
+  R (``splines::ns``, ``splines::bs``, ``stats::poly``, ``r_scripts/splines.R``) from the
+  column's numbers and the integer df/degree, and the columns are named as ``model.matrix``
+  names them (``ns(time, df = 3)1``, ``groupB:ns(time, df = 3)2``).
+* :func:`coef_names` — ``coef=`` values (names, 0-based positions, or the label of a whole
+  spline/polynomial term such as ``"ns(time, df = 3)"``) → design column names.
 * :func:`parse_contrast` — ``"treated - control"``, ``"(A + B)/2 - C"`` or a coefficient
   name → a numeric vector over the design columns.
 
 Security: formulaic evaluates Python inside formulas, and R's ``model.matrix`` and
 ``makeContrasts`` evaluate R. Formulas are therefore tokenised here first: only column names of
-the sample table, the operators ``~ + - : * ( )``, the numbers ``0`` and ``1`` and the
-transform ``factor(column)`` are accepted; the formula given to formulaic is rebuilt from those
-tokens with placeholder variable names, so no user text reaches it. Contrasts are parsed here
+the sample table, the operators ``~ + - : * ( )``, the numbers ``0`` and ``1``, the
+transform ``factor(column)`` and the bases ``ns(column, df = k)``, ``bs(column, df = k)``,
+``poly(column, k)`` (``k`` a positive integer) are accepted; the formula given to formulaic is
+rebuilt from those tokens with placeholder variable names, so no user text reaches it, and
+only the column's numbers and ``k`` reach R. Contrasts are parsed here
 into numbers; only names of design columns are accepted.
 """
 
@@ -29,6 +38,7 @@ import pandas as pd
 
 __all__ = [
     "Design",
+    "coef_names",
     "contrast_matrix",
     "design_from_formula",
     "design_from_groups",
@@ -37,7 +47,57 @@ __all__ = [
     "validate_formula",
 ]
 
-ALLOWED_TRANSFORMS = ("factor",)
+ALLOWED_TRANSFORMS = ("factor", "ns", "bs", "poly")
+#: Spline and polynomial bases in formulas: function → the name of its integer argument
+#: (``df`` of ``splines::ns``/``splines::bs``, ``degree`` of ``stats::poly``), which may also
+#: be given by position (``ns(time, 3)``, ``poly(time, 2)``).
+BASES = {"ns": "df", "bs": "df", "poly": "degree"}
+_R_RESERVED = frozenset(
+    [
+        "if",
+        "else",
+        "repeat",
+        "while",
+        "function",
+        "for",
+        "next",
+        "break",
+        "TRUE",
+        "FALSE",
+        "NULL",
+        "Inf",
+        "NaN",
+        "NA",
+        "NA_integer_",
+        "NA_real_",
+        "NA_character_",
+        "NA_complex_",
+        "in",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """A spline/polynomial term of a formula: ``fn(column, df)`` as R deparses it.
+
+    Attributes
+    ----------
+    fn
+        ``"ns"``, ``"bs"`` or ``"poly"``.
+    column
+        The sample-table column.
+    df
+        ``df`` of ``ns``/``bs``, ``degree`` of ``poly``.
+    label
+        The term as R's ``model.matrix`` writes it (``"ns(time, df = 3)"``, ``"poly(time, 2)"``):
+        the design columns are this label followed by ``1``, ``2``, ...
+    """
+
+    fn: str
+    column: str
+    df: int
+    label: str
 
 
 @dataclass
@@ -56,6 +116,11 @@ class Design:
         The formula, when the design came from one (``"~0 + group"`` for groups).
     factors
         For each factor in the design, its levels in order (the first is the reference).
+    bases
+        For each spline/polynomial term of a formula, its design columns, by the columns'
+        common name (``"ns(time, df = 3)"`` → its three columns; ``"groupB:ns(time, df = 3)"``
+        → the three interaction columns of level ``B``): what ``coef=`` accepts to name them
+        all (the moderated F-test of the time effect).
     """
 
     matrix: np.ndarray
@@ -63,6 +128,7 @@ class Design:
     samples: list[str]
     formula: str | None = None
     factors: dict[str, list[str]] = field(default_factory=dict)
+    bases: dict[str, list[str]] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The design as a samples × coefficients DataFrame."""
@@ -282,7 +348,7 @@ _FORMULA_TOKEN = re.compile(
         (?P<bq>`[^`]+`)                       # backticked column name
       | (?P<name>[A-Za-z.][A-Za-z0-9._]*)     # column name or transform
       | (?P<num>\d+(?:\.\d*)?)                # a number (only 0 and 1 are valid)
-      | (?P<op>[~+\-:*()])                    # operators
+      | (?P<op>[~+\-:*(),=])                  # operators (, and = inside ns/bs/poly)
     )""",
     re.VERBOSE,
 )
@@ -298,8 +364,8 @@ def _tokenize_formula(formula: str) -> list[tuple[str, str, int]]:
             bad = text[pos:].lstrip()[:20]
             msg = (
                 f"formula {formula!r}: unexpected text {bad!r} at position {pos}; a formula may "
-                "contain sample-table column names, the operators ~ + - : * ( ), 0, 1 and "
-                "factor(column)"
+                "contain sample-table column names, the operators ~ + - : * ( ), 0, 1, "
+                "factor(column) and ns(column, df = k), bs(column, df = k), poly(column, k)"
             )
             raise ValueError(msg)
         kind = m.lastgroup
@@ -308,11 +374,12 @@ def _tokenize_formula(formula: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
-def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, str]]:
+def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, Any]]:
     """Check a formula against the sample table's column names; return its tokens.
 
     Each token is ``(kind, value)`` with kind ``"var"`` (a column name), ``"factor"`` (a
-    column wrapped in ``factor()``), ``"num"`` (``0``/``1``) or ``"op"``.
+    column wrapped in ``factor()``), ``"basis"`` (a :class:`Basis`: ``ns(column, df = k)``,
+    ``bs(column, df = k)``, ``poly(column, k)``), ``"num"`` (``0``/``1``) or ``"op"``.
 
     Raises
     ------
@@ -329,7 +396,7 @@ def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, st
     if not raw or raw[0][1] != "~":
         msg = f"formula {formula!r} must start with '~' (e.g. '~ celltype + dex')"
         raise ValueError(msg)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, Any]] = []
     i = 1
     depth = 0
     while i < len(raw):
@@ -338,10 +405,15 @@ def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, st
         if kind == "name" and nxt == "(":
             if value not in ALLOWED_TRANSFORMS:
                 msg = (
-                    f"formula {formula!r}: function {value!r} is not allowed; the only transform "
-                    f"accepted is factor(column)"
+                    f"formula {formula!r}: function {value!r} is not allowed; the functions "
+                    "accepted are factor(column), ns(column, df = k), bs(column, df = k) and "
+                    "poly(column, k)"
                 )
                 raise ValueError(msg)
+            if value in BASES:
+                basis, i = _basis_call(raw, i, columns, formula)
+                out.append(("basis", basis))
+                continue
             inner = raw[i + 2] if i + 2 < len(raw) else None
             close = raw[i + 3] if i + 3 < len(raw) else None
             if inner is None or inner[0] not in ("name", "bq") or close is None or close[1] != ")":
@@ -362,6 +434,12 @@ def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, st
             if value == "~":
                 msg = f"formula {formula!r}: only one '~' is allowed, at the start"
                 raise ValueError(msg)
+            if value in (",", "="):
+                msg = (
+                    f"formula {formula!r}: {value!r} at position {pos} is only allowed inside "
+                    "ns(column, df = k), bs(column, df = k) or poly(column, k)"
+                )
+                raise ValueError(msg)
             depth += value == "("
             depth -= value == ")"
             if depth < 0:
@@ -376,6 +454,57 @@ def validate_formula(formula: str, columns: Sequence[str]) -> list[tuple[str, st
         msg = f"formula {formula!r} has no terms"
         raise ValueError(msg)
     return out
+
+
+def _basis_call(raw, i: int, columns: list[str], formula: str) -> tuple[Basis, int]:
+    """Parse ``fn ( column , [arg =] k )`` starting at ``raw[i]``; return it and the next index.
+
+    Only these token shapes are accepted: a column name (bare or backticked), then the integer
+    ``k`` by position or as ``df =`` (``ns``, ``bs``) / ``degree =`` (``poly``).
+    """
+    fn = raw[i][1]
+    arg = BASES[fn]
+    usage = f"{fn}(column, {arg} = k) or {fn}(column, k), with k a positive integer"
+    values = [t[1] for t in raw[i + 1 : i + 9]]
+    kinds = [t[0] for t in raw[i + 1 : i + 9]]
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"formula {formula!r}: {what}; write {usage}")
+
+    if len(kinds) < 5 or kinds[1] not in ("name", "bq") or values[2] != ",":
+        raise bad(f"{fn}() takes a sample-table column and {arg}")
+    column = _column_name(raw[i + 2], columns, formula)
+    keyword = None
+    if kinds[3] == "name" and len(values) > 4 and values[4] == "=":
+        keyword = values[3]
+        if keyword != arg:
+            raise bad(f"{fn}() argument {keyword!r} is not supported (only {arg})")
+        number = raw[i + 6] if len(values) > 5 else None
+        end = i + 7
+    else:
+        number = raw[i + 4]
+        end = i + 5
+    if number is None or number[0] != "num":
+        shown = "nothing" if number is None else repr(number[1])
+        raise bad(f"{fn}() {arg} must be a positive integer, not {shown}")
+    k = float(number[1])
+    if not k.is_integer() or k < 1:
+        raise bad(f"{fn}() {arg} must be a positive integer, not {number[1]!r}")
+    if end >= len(raw) or raw[end][1] != ")":
+        after = "the end of the formula" if end >= len(raw) else repr(raw[end][1])
+        raise bad(f"{fn}() must close after {arg}, found {after}")
+    k_int = int(k)
+    shown_k = f"{arg} = {k_int}" if keyword else str(k_int)
+    label = f"{fn}({_r_symbol(column)}, {shown_k})"
+    return Basis(fn, column, k_int, label), end + 1
+
+
+def _r_symbol(name: str) -> str:
+    """A column name as R deparses a symbol: bare when syntactic, else in backticks."""
+    syntactic = re.fullmatch(r"(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*", name)
+    if syntactic and name not in _R_RESERVED:
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def _column_name(token, columns: list[str], formula: str) -> str:
@@ -399,17 +528,31 @@ def design_from_formula(formula: str, samples: pd.DataFrame) -> Design:
     the first level is the reference); numeric columns are covariates unless wrapped in
     ``factor()``. Column names follow R's ``model.matrix``. Designs whose interactions lack
     their main effects are encoded with formulaic's full-rank rules, which can differ from R's.
+
+    ``ns(time, df = k)``, ``bs(time, df = k)`` and ``poly(time, k)`` on a numeric column are
+    computed by R (``splines::ns``, ``splines::bs``, ``stats::poly``: the numbers
+    ``model.matrix`` would compute), so such formulas need R; ``k`` must be below the number
+    of distinct values of the column (``bs`` also needs ``k ≥ 3``, its cubic degree).
     """
     import formulaic
 
     tokens = validate_formula(formula, samples.columns)
     data: dict[str, Any] = {}
+    context: dict[str, Any] = {}
     display: dict[str, str] = {}
-    placeholders: dict[tuple[str, str], str] = {}
+    placeholders: dict[tuple[str, Any], str] = {}
     factors: dict[str, list[str]] = {}
     parts: list[str] = []
     for kind, value in tokens:
-        if kind in ("var", "factor"):
+        if kind == "basis":
+            key = (kind, value)
+            if key not in placeholders:
+                ph = f"_v{len(placeholders)}"
+                placeholders[key] = ph
+                context[ph] = _basis_values(value, samples[value.column], formula)
+                display[ph] = value.label
+            parts.append(placeholders[key])
+        elif kind in ("var", "factor"):
             key = (kind, value)
             if key not in placeholders:
                 ph = f"_v{len(placeholders)}"
@@ -432,16 +575,83 @@ def design_from_formula(formula: str, samples: pd.DataFrame) -> Design:
     if not data:
         frame = pd.DataFrame(index=samples.index)
     try:
-        mm = formulaic.model_matrix(rebuilt, frame, na_action="raise", ensure_full_rank=True)
+        mm = formulaic.model_matrix(
+            rebuilt, frame, context=context, na_action="raise", ensure_full_rank=True
+        )
     except Exception as err:  # formulaic's parse errors for e.g. '~ a + + b'
         msg = f"formula {formula!r} could not be encoded: {err}"
         raise ValueError(msg) from None
-    names = _r_names(mm, display)
+    bases = {ph for (kind, _), ph in placeholders.items() if kind == "basis"}
+    names, groups = _r_names(mm, display, bases)
     _refuse_duplicate_columns(names, list(mm.columns), display, formula)
     matrix = np.asarray(mm, dtype=float)
     if matrix.ndim == 1:
         matrix = matrix[:, None]
-    return Design(matrix, names, [str(s) for s in samples.index], formula, factors)
+    return Design(matrix, names, [str(s) for s in samples.index], formula, factors, groups)
+
+
+def _basis_values(basis: Basis, series: pd.Series, formula: str):
+    """The basis columns of ``fn(column, k)``, computed by R, as a formulaic factor."""
+    from formulaic.materializers.types import FactorValues
+
+    from . import r
+
+    dtype = series.dtype
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or not pd.api.types.is_numeric_dtype(dtype)
+    ):
+        msg = (
+            f"formula {formula!r}: {basis.label} needs a numeric column, but sample-table "
+            f"column {basis.column!r} has dtype {dtype} (e.g. {series.iloc[0]!r}); convert it "
+            f"to numbers (hours, days...) first"
+        )
+        raise ValueError(msg)
+    values = series.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        bad = [str(s) for s in series.index[~np.isfinite(values)][:5]]
+        msg = (
+            f"sample-table column {basis.column!r} has missing or infinite values (samples "
+            f"{bad}): {basis.label} needs a number for every sample"
+        )
+        raise ValueError(msg)
+    distinct = np.unique(values)
+    arg = BASES[basis.fn]
+    if basis.df > len(distinct) - 1:
+        shown = ", ".join(_num_label(v) for v in distinct[:10])
+        more = ", ..." if len(distinct) > 10 else ""
+        msg = (
+            f"formula {formula!r}: {basis.label} asks for {arg} = {basis.df}, but column "
+            f"{basis.column!r} has {len(distinct)} distinct values ({shown}{more}): {arg} must "
+            f"be at most {len(distinct) - 1} (the number of distinct values minus 1)"
+        )
+        if basis.fn == "poly":
+            msg += "; R's poly() would fail with \"'degree' must be less than number of unique points\""
+        raise ValueError(msg)
+    if basis.fn == "bs" and basis.df < 3:
+        msg = (
+            f"formula {formula!r}: {basis.label} asks for df = {basis.df}, but a cubic B-spline "
+            f"basis has at least 3 columns (R's bs() would silently use df = 3); use df >= 3, or "
+            f"ns() or poly() for fewer columns"
+        )
+        raise ValueError(msg)
+    with r.R_LOCK:
+        out = r.to_dict(
+            r.call(
+                "degbridge_basis", r.float_vector(values), r.scalar(basis.fn), r.scalar(basis.df)
+            )
+        )
+        k = int(r.to_numpy(out["ncol"])[0])
+        flat = r.to_numpy(out["basis"])
+        del out
+    columns = flat.reshape((len(values), k), order="F")
+    return FactorValues(
+        {str(j + 1): columns[:, j] for j in range(k)},
+        kind="numerical",
+        spans_intercept=False,
+        format="{name}[{field}]",
+    )
 
 
 def _refuse_duplicate_columns(
@@ -493,9 +703,16 @@ def _num_label(v) -> str:
     return str(int(f)) if f.is_integer() else repr(f)
 
 
-def _r_names(mm, display: dict[str, str]) -> list[str]:
-    """Translate formulaic column names into R model.matrix names."""
+def _r_names(
+    mm, display: dict[str, str], bases: set[str] = frozenset()
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Translate formulaic column names into R model.matrix names.
+
+    Returns the names and, for columns made from a spline/polynomial basis (placeholders in
+    ``bases``), their groups: the name without the basis column number → the names.
+    """
     names = []
+    groups: dict[str, list[str]] = {}
     for struct in mm.model_spec.structure:
         factors = [str(f.expr) for f in struct.term.factors]
         if factors == ["1"] or str(struct.term) == "1":
@@ -510,10 +727,14 @@ def _r_names(mm, display: dict[str, str]) -> list[str]:
                 names.append(col)
                 continue
             pieces = []
+            common = []
             for f, level in zip(factors, m.groups()):
                 pieces.append(display.get(f, f) + (level or ""))
+                common.append(display.get(f, f) + ("" if f in bases else (level or "")))
             names.append(":".join(pieces))
-    return names
+            if any(f in bases for f in factors):
+                groups.setdefault(":".join(common), []).append(names[-1])
+    return names, groups
 
 
 # ---------------------------------------------------------------------------------------
@@ -906,3 +1127,69 @@ def split_reference(
     first = sorted((ids[i] for i in order[:half]), key=ids.index)
     second = sorted((ids[i] for i in order[half:]), key=ids.index)
     return first, second
+
+
+def coef_names(coef, design: Design) -> str | list[str]:
+    """What ``coef=`` names, as design column names (one name, or a list for the F-test).
+
+    Parameters
+    ----------
+    coef
+        A design column name; a 0-based position in the design's columns (``coef=[1, 2, 3]``
+        is R's ``coef = 2:4``); the common name of the columns of a spline/polynomial term
+        (``"ns(time, df = 3)"`` → its 3 columns, ``"groupB:ns(time, df = 3)"`` → level B's
+        interaction columns; see :attr:`Design.bases`); or a list of these (several
+        coefficients: one table each plus the moderated F-test over all of them, as
+        ``topTable(fit, coef = 2:4)``). Any other string is returned as it is (the contrast
+        parser then checks it).
+    design
+        The fitted design.
+
+    Returns
+    -------
+    One name (a single coefficient) or a list of names.
+
+    Raises
+    ------
+    ValueError
+        A position out of range, an empty list or a coefficient named twice (naming the
+        design's columns).
+    TypeError
+        A value that is neither a string nor an integer.
+    """
+    columns = [str(c) for c in design.columns]
+
+    def one(item) -> list[str]:
+        if isinstance(item, str):
+            if item in columns:
+                return [item]
+            return list(design.bases.get(item, [item]))
+        if isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_):
+            if not -len(columns) <= int(item) < len(columns):
+                msg = (
+                    f"coef={int(item)} is out of range: the design has {len(columns)} columns "
+                    f"(positions 0..{len(columns) - 1}, 0-based): {columns}"
+                )
+                raise ValueError(msg)
+            return [columns[int(item)]]
+        msg = (
+            "coef must be a design column name, a 0-based column position or a list of "
+            f"these, not {type(item).__name__} ({item!r})"
+        )
+        raise TypeError(msg)
+
+    if isinstance(coef, str | int | np.integer):
+        names = one(coef)
+    else:
+        if isinstance(coef, Mapping) or not isinstance(coef, Sequence | np.ndarray):
+            msg = f"coef must be a name, a position or a list of these, not {type(coef).__name__}"
+            raise TypeError(msg)
+        names = [name for item in coef for name in one(item)]
+        if not names:
+            msg = f"coef is an empty list; the design's columns are {columns}"
+            raise ValueError(msg)
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        msg = f"coef names the coefficient(s) {dups} more than once ({names})"
+        raise ValueError(msg)
+    return names[0] if len(names) == 1 else names

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ._exceptions import RWarning
 from ._params import FilterMethod, Method, Normalize, SortBy, Weights, fill_docs
-from .design import Design, contrast_matrix
+from .design import Design, coef_names, contrast_matrix
 from .limma import (
     DEResults,
     LimmaOptions,
@@ -70,6 +70,8 @@ ADJUST_METHODS: tuple[str, ...] = (
 #: topTable's sort.by values.
 TOP_SORT: tuple[str, ...] = ("B", "P", "t", "logFC", "AveExpr", "F", "none")
 _INTEGER_PARTS = ("pivot", "rank")
+#: ``coef=``: design column names or 0-based positions, one or several.
+Coef = str | int | Sequence[str | int]
 
 
 @fill_docs
@@ -299,13 +301,17 @@ class LimmaFit:
 
     # -- contrasts -------------------------------------------------------------------------
 
-    def contrasts(self, contrast=None, *, coef: str | None = None) -> _Contrasts:
-        """What to test, parsed against the fit's coefficients (ValueError naming them)."""
+    def contrasts(self, contrast=None, *, coef: Coef | None = None) -> _Contrasts:
+        """What to test, parsed against the fit's coefficients (ValueError naming them).
+
+        ``coef`` is a name, a 0-based position, the common name of a spline/polynomial term's
+        columns (``"ns(time, df = 3)"``) or a list of these (:func:`~degbridge.design.coef_names`).
+        """
         if coef is not None:
             if contrast is not None:
                 msg = "give either contrast= or coef=, not both"
                 raise ValueError(msg)
-            contrast = coef
+            contrast = coef_names(coef, self.design)
         return _Contrasts(*contrast_matrix(contrast, self.design.columns))
 
     def _test_options(self, *, robust, trend, lfc, confint, sort_by) -> LimmaOptions:
@@ -331,7 +337,7 @@ class LimmaFit:
         self,
         contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None = None,
         *,
-        coef: str | None = None,
+        coef: Coef | None = None,
         robust: bool = False,
         trend: bool = False,
         lfc: float = 0.0,
@@ -344,7 +350,9 @@ class LimmaFit:
         ----------
         contrast, coef
             What to test, as for :func:`degbridge.run_limma`; names must be design columns
-            (:attr:`coefficient_names`).
+            (:attr:`coefficient_names`). ``coef`` may also be 0-based positions or the common
+            name of a spline/polynomial term's columns (``"ns(time, df = 3)"``); several
+            coefficients give one table each plus the moderated F-test (``.ftest``).
         robust, trend, lfc, confint, sort_by
             As for :func:`degbridge.run_limma` (``lfc > 0`` is ``treat``). ``trend`` is
             always on for a ``method="trend"`` fit.
@@ -394,7 +402,7 @@ class LimmaFit:
         self,
         contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None = None,
         *,
-        coef: str | None = None,
+        coef: Coef | None = None,
         number: int | None = None,
         sort_by: str = "B",
         p_value: float = 1.0,
@@ -410,7 +418,8 @@ class LimmaFit:
         ----------
         contrast, coef
             One contrast (its table) or several (the moderated F table, as ``topTable`` with
-            several coefficients).
+            several coefficients: ``coef=[1, 2, 3]`` (0-based) or ``coef="ns(time, df = 3)"``
+            is R's ``topTable(fit, coef = 2:4)``).
         number
             Number of rows (``None``: all that pass the filters).
         sort_by

@@ -39,6 +39,7 @@ from .design import (
     align_samples,
     check_design,
     check_label,
+    coef_names,
     contrast_matrix,
     design_from_formula,
     design_from_groups,
@@ -137,7 +138,7 @@ def run_limma(
     samples: pd.DataFrame | None = None,
     design=None,
     contrast: str | Sequence[str] | Mapping[str, str] | np.ndarray | None = None,
-    coef: str | None = None,
+    coef: str | int | Sequence[str | int] | None = None,
     method: Method | None = None,
     normalize: Normalize | None = "TMM",
     filter: FilterMethod | bool | None = "filterByExpr",
@@ -178,7 +179,11 @@ def run_limma(
         columns (``"treated - control"``, ``"(A + B)/2 - C"``), a numeric vector, or a list/dict
         of these (one table each, plus the F-test).
     coef
-        Same as a single coefficient name in ``contrast`` (limma's ``coef=``).
+        limma's ``coef=``: a design column name, a 0-based column position, the common name
+        of a spline/polynomial term's columns (``"ns(time, df = 3)"``), or a list of these:
+        several coefficients give one table each plus the moderated F-test over all of them
+        (``DEResults.ftest``, as ``topTable(fit, coef = 2:4)``; ``coef=[1, 2, 3]`` is R's
+        ``coef = 2:4``).
     method
         {method}
         ``None`` (the default) applies that rule (:func:`degbridge._params.resolve_method`):
@@ -256,6 +261,8 @@ def run_limma(
     mat, des, opts, choice = _prepare(
         expr, groups, samples, design, method, arguments, gene_ids, sample_ids, layer
     )
+    if coef is not None:
+        contrast = coef_names(coef, des)
     spec = _Contrasts(*contrast_matrix(contrast, des.columns))
     block_labels = _resolve_block(block, mat, samples)
     run = _limma_in_r(mat, des, spec, opts, block_labels)

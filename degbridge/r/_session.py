@@ -38,6 +38,7 @@ R_FILES = (
     "plots.R",
     "edger_de.R",
     "deseq2_de.R",
+    "splines.R",
 )
 
 #: One lock for every call into R: rpy2 and R are not thread-safe.
