@@ -166,9 +166,12 @@ def test_validate_formula_tokens_are_known(text):
     except ValueError:
         return
     for kind, value in tokens:
-        assert kind in ("var", "factor", "num", "op")
+        assert kind in ("var", "factor", "num", "op", "basis")
         if kind in ("var", "factor"):
             assert value in SAMPLES.columns
+        if kind == "basis":  # ns/bs/poly of a known column with a positive integer df
+            assert value.fn in ("ns", "bs", "poly") and value.column in SAMPLES.columns
+            assert isinstance(value.df, int) and value.df >= 1
         if kind == "num":
             assert value in ("0", "1")
 
