@@ -1,25 +1,24 @@
-"""Benchmark the limma bridge (issue 3).
+"""Benchmark the limma bridge against R's own limma time (issue 17).
 
-At 20,000 genes × 100 samples (log-expression, two groups), one run measures:
+Each ratio is ``degbridge.run_limma`` ÷ the same limma calls timed inside a native ``Rscript``
+(``bench_limma.R``: matrix already in R, one warm-up call, then timed calls), measured in the
+same run, in interleaved rounds (one Rscript round, then one degbridge round, ...), as the
+median of per-round ratios. Both wall-clock and CPU time are printed: the machine may be
+shared, and CPU time is the steadier of the two.
 
-* limma's own time inside R (lmFit + contrasts.fit + eBayes + topTable on a matrix in R);
-* the bare rpy2 path: the matrix in through numpy2ri, the same limma calls, the table out as
-  a numpy array;
-* ``degbridge.run_limma`` from a pandas DataFrame (full result: sorted DETable with metadata);
-* a native ``Rscript`` reading the same matrix from CSV with base ``read.csv`` and with
-  ``data.table::fread`` (when installed), then the same limma calls.
+* 20,000 × 100 log-expression, two groups, ``method="ls"`` (target ≤ 1.1×);
+* voom on the airway counts (38,694 × 8, filterByExpr + TMM; target ≤ 1.05×);
+* 60,000 × 500 log-expression (gene-chunked in degbridge): time (target ≤ 1.2×) and peak
+  memory above the process before the call, beside native R's (target ≤ 0.1×);
+* ``import degbridge`` (target ≤ 0.2 s; no pandas/scikit-learn/matplotlib/anndata/rpy2
+  imported) and the first ``run_limma`` in a fresh process (R start-up + sourcing + call).
 
-Targets: run_limma ≤ 1.25× the bare rpy2 path; stretch: conversion overhead ≤ 10 % of limma's
-own R time. Then, at 60,000 × 500, peak memory of run_limma relative to the matrix size (target
-≤ 2.5×), beside native R's own peak for the same analysis.
-
-    python benchmarks/bench_limma.py [--quick]
+    python benchmarks/bench_limma.py [--quick] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import subprocess
@@ -35,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HERE, machine
 
 R_FILE = HERE / "bench_limma.R"
+HEAVY = ("pandas", "sklearn", "matplotlib", "anndata", "rpy2", "scipy")
 
 
-def data(n_genes: int, n_samples: int, seed: int = 0):
+def log_data(n_genes: int, n_samples: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     X = rng.normal(8, 1, size=(n_genes, n_samples))
     groups = np.array(["A", "B"])[np.arange(n_samples) % 2]
@@ -47,168 +47,175 @@ def data(n_genes: int, n_samples: int, seed: int = 0):
     return pd.DataFrame(X, index=genes, columns=samples), list(groups)
 
 
-def speed(n_genes: int, n_samples: int, repeats: int) -> dict:
+def airway_data():
+    from degbridge.datasets import airway
+
+    counts, samples = airway()
+    groups = ["B" if d == "treated" else "A" for d in samples["dex"]]
+    return counts, groups
+
+
+def _native_round(tmp: Path, frame: pd.DataFrame, groups, method: str, calls: int):
+    """One Rscript round: per-call elapsed and CPU seconds of the limma calls, inside R."""
+    data, labels = tmp / "x.bin", tmp / "groups.txt"
+    if not data.exists():
+        np.asfortranarray(frame.to_numpy(dtype=np.float64)).T.tofile(data)  # column-major
+        labels.write_text("\n".join(groups) + "\n")
+    args = [str(data), str(frame.shape[0]), str(frame.shape[1]), str(labels), method, str(calls)]
+    out = subprocess.run(
+        ["Rscript", str(R_FILE), "speed", *args], capture_output=True, text=True, check=True
+    ).stdout
+    fields = dict(kv.split("=") for kv in out.split())
+    return [float(v) for v in fields["elapsed"].split(",")], [
+        float(v) for v in fields["cpu"].split(",")
+    ]
+
+
+def speed(name: str, frame: pd.DataFrame, groups, method: str, rounds: int, calls: int) -> dict:
+    """Interleaved rounds: Rscript (``calls`` timed calls), then run_limma ``calls`` times."""
     import degbridge
-    from degbridge import r
 
-    s = r.session()
-    ro = s.ro
-    ro.r["source"](str(R_FILE))
-    frame, groups = data(n_genes, n_samples)
-    X = frame.to_numpy()
+    def ours():
+        return degbridge.run_limma(frame, groups=groups, contrast="B-A", method=method)
 
-    from rpy2.robjects import numpy2ri
-    from rpy2.robjects.conversion import localconverter
-
-    with localconverter(ro.default_converter + numpy2ri.converter):
-        rX_fixed = ro.conversion.py2rpy(X)
-    design = ro.r["bench_design"](ro.StrVector(groups))
-    fit_fn = ro.r["bench_limma_fit"]
-    r_elapsed = ro.r(
-        "function(E, d) system.time(bench_limma_fit(E, d$design, d$contrast))[['elapsed']]"
-    )
-
-    def r_own():  # limma's own time: the same calls on a matrix already in R, timed by R
-        return float(r_elapsed(rX_fixed, design)[0])
-
-    def bare():  # the bare rpy2 path: numpy2ri in, the same calls, the table out as an array
-        with localconverter(ro.default_converter + numpy2ri.converter):
-            rX = ro.conversion.py2rpy(X)
-            tt = fit_fn(rX, design.rx2("design"), design.rx2("contrast"))
-            return np.asarray(ro.r["as.matrix"](tt))
-
-    def ours():  # degbridge.run_limma from the pandas DataFrame, full result
-        return degbridge.run_limma(frame, groups=groups, contrast="B-A")
-
-    def collect():
-        gc.collect()
-        ro.r["gc"]()
-
-    # conversion alone: the matrix into R, and the result table back (as run_limma does them)
-    from degbridge.limma import _frame
-
-    prepared = r.to_dict(
-        r.call(
-            "degbridge_limma_de",
-            r.float_matrix(X),
-            design.rx2("design"),
-            contrasts=design.rx2("contrast"),
-        )
-    )
-    first_table = prepared["tables"][0]
-    gene_list = list(frame.index)
-
-    def conversion():
-        t0 = time.perf_counter()
-        r.float_matrix(frame.to_numpy(), has_nan=False)
-        t1 = time.perf_counter()
-        _frame(r, first_table, gene_list)
-        return t1 - t0, time.perf_counter() - t1
-
-    # interleaved: each repetition times every variant back to back, so drifts in machine
-    # speed hit them alike; ratios are taken per repetition
-    bare_out, tab = bare(), ours()
-    rows, conv = [], []
-    for _ in range(repeats):
-        collect()
-        r_t = r_own()
-        collect()
-        t0 = time.perf_counter()
-        bare()
-        b_t = time.perf_counter() - t0
-        collect()
-        t0 = time.perf_counter()
-        ours()
-        o_t = time.perf_counter() - t0
-        rows.append((r_t, b_t, o_t))
-        collect()
-        conv.append(conversion())
-    r_time, bare_time, ours_time = (statistics.median(col) for col in zip(*rows))
-    ratio = statistics.median(o / b for _, b, o in rows)
-    overhead = statistics.median((o - r_) / r_ for r_, _, o in rows)
-    conv_in = statistics.median(c[0] for c in conv)
-    conv_out = statistics.median(c[1] for c in conv)
-    conv_share = statistics.median((c[0] + c[1]) / row[0] for c, row in zip(conv, rows))
-    # same numbers (bare returns logFC, AveExpr, t, P.Value, adj.P.Val, B in input order)
-    np.testing.assert_array_equal(tab.loc[frame.index, "t"].to_numpy(), bare_out[:, 2])
-
-    # native Rscript reading a CSV
-    native = {}
+    ours()  # warm-up (R start-up, lazy loading), as the Rscript side warms up
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "matrix.csv"
-        frame.to_csv(csv)
-        groups_file = Path(tmp) / "groups.txt"
-        groups_file.write_text("\n".join(groups) + "\n")
-        readers = ["base"]
-        has_dt = subprocess.run(
-            ["Rscript", "-e", "quit(status = !requireNamespace('data.table', quietly = TRUE))"],
-            capture_output=True, check=False,
-        ).returncode == 0  # fmt: skip
-        if has_dt:
-            readers.append("fread")
-        for reader in readers:
-            t0 = time.perf_counter()
-            out = subprocess.run(
-                ["Rscript", str(R_FILE), str(csv), str(groups_file), reader],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            wall = time.perf_counter() - t0
-            fields = dict(kv.split("=") for kv in out.stdout.split())
-            native[reader] = {k: float(v) for k, v in fields.items()} | {"wall": wall}
+        for _ in range(rounds):
+            r_el, r_cpu = _native_round(Path(tmp), frame, groups, method, calls)
+            o_el, o_cpu = [], []
+            for _ in range(calls):
+                t0, c0 = time.perf_counter(), time.process_time()
+                ours()
+                o_el.append(time.perf_counter() - t0)
+                o_cpu.append(time.process_time() - c0)
+            med = statistics.median
+            rows.append((med(r_el), med(r_cpu), med(o_el), med(o_cpu)))
+    r_el, r_cpu, o_el, o_cpu = (statistics.median(c) for c in zip(*rows))
     return {
-        "shape": [n_genes, n_samples],
-        "r_time": r_time,
-        "bare_rpy2": bare_time,
-        "run_limma": ours_time,
-        "ratio": ratio,
-        "overhead": overhead,
-        "conv_in": conv_in,
-        "conv_out": conv_out,
-        "conv_share": conv_share,
-        "native": native,
+        "name": name,
+        "r_elapsed": r_el,
+        "r_cpu": r_cpu,
+        "ours_elapsed": o_el,
+        "ours_cpu": o_cpu,
+        "ratio_elapsed": statistics.median(r[2] / r[0] for r in rows),
+        "ratio_cpu": statistics.median(r[3] / r[1] for r in rows),
     }
 
 
 MEMORY_CODE = r"""
-import json, sys, gc
+import json, sys, gc, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import degbridge
-from degbridge import r
 
 def status(key):
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(key))
     return int(line.split()[1]) * 1024
 
-r.session()
-gc.collect()
-base = status("VmRSS:")
 n_genes, n_samples = int(sys.argv[1]), int(sys.argv[2])
 X = np.random.default_rng(0).standard_normal((n_genes, n_samples))
 X += 8
 frame = pd.DataFrame(X, copy=False)
 groups = ["A", "B"] * (n_samples // 2)
+degbridge.run_limma(frame.iloc[:2000], groups=groups, contrast="B-A")  # warm-up, as R's
+gc.collect()
+base = status("VmRSS:")
 Path("/proc/self/clear_refs").write_text("5")  # reset the peak: data generation does not count
+t0, c0 = time.perf_counter(), time.process_time()
 tab = degbridge.run_limma(frame, groups=groups, contrast="B-A")
 print(json.dumps({"baseline": base, "peak": status("VmHWM:"), "matrix": X.nbytes,
+                  "elapsed": time.perf_counter() - t0, "cpu": time.process_time() - c0,
                   "chunks": tab.meta.get("lmfit_chunks", 0)}))
 """
 
 
-def memory(n_genes: int, n_samples: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", MEMORY_CODE, str(n_genes), str(n_samples)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    ours = json.loads(out.stdout.strip().splitlines()[-1])
-    out = subprocess.run(
-        ["Rscript", str(R_FILE), str(n_genes), str(n_samples), "memory"],
-        capture_output=True,
-        text=True,
-        check=True,
+def memory(n_genes: int, n_samples: int, rounds: int) -> dict:
+    """Interleaved fresh processes: native Rscript, then degbridge (time and peak memory)."""
+    rows = []
+    for _ in range(rounds):
+        out = subprocess.run(
+            ["Rscript", str(R_FILE), "memory", str(n_genes), str(n_samples)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        native = {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CODE, str(n_genes), str(n_samples)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        ours = json.loads(out.strip().splitlines()[-1])
+        rows.append((native, ours))
+    med = statistics.median
+    return {
+        "r_elapsed": med(n["elapsed"] for n, _ in rows),
+        "r_cpu": med(n["cpu"] for n, _ in rows),
+        "ours_elapsed": med(o["elapsed"] for _, o in rows),
+        "ours_cpu": med(o["cpu"] for _, o in rows),
+        "ratio_elapsed": med(o["elapsed"] / n["elapsed"] for n, o in rows),
+        "ratio_cpu": med(o["cpu"] / n["cpu"] for n, o in rows),
+        "r_extra": med(n["peak"] - n["baseline"] for n, _ in rows),
+        "ours_extra": med(o["peak"] - o["baseline"] for _, o in rows),
+        "matrix": rows[0][1]["matrix"],
+        "chunks": rows[0][1]["chunks"],
+    }
+
+
+IMPORT_CODE = """
+import sys, time
+t0 = time.perf_counter()
+import degbridge
+t = time.perf_counter() - t0
+print(t, ",".join(m for m in sys.argv[1:] if m in sys.modules))
+"""
+
+FIRST_CALL_CODE = """
+import time
+t0 = time.perf_counter()
+import numpy as np, pandas as pd
+import degbridge
+from degbridge import r
+t1 = time.perf_counter()
+r.session()
+t2 = time.perf_counter()
+X = np.random.default_rng(0).normal(8, 1, size=(2000, 8))
+frame = pd.DataFrame(X, index=[f"g{i}" for i in range(2000)])
+degbridge.run_limma(frame, groups=["A", "B"] * 4, contrast="B-A")
+t3 = time.perf_counter()
+degbridge.run_limma(frame, groups=["A", "B"] * 4, contrast="B-A")
+t4 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def startup(rounds: int) -> dict:
+    imports, loaded, first = [], set(), []
+    for _ in range(rounds):
+        out = subprocess.run(
+            [sys.executable, "-c", IMPORT_CODE, *HEAVY], capture_output=True, text=True, check=True
+        ).stdout.split()
+        imports.append(float(out[0]))
+        loaded.update(filter(None, out[1].split(",")) if len(out) > 1 else [])
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_CALL_CODE], capture_output=True, text=True, check=True
+        ).stdout.split()
+        first.append([float(v) for v in out])
+    cols = [statistics.median(c) for c in zip(*first)]
+    return {
+        "import": statistics.median(imports),
+        "loaded": sorted(loaded),
+        "imports_pandas": cols[0],
+        "r_start": cols[1],
+        "first_call": cols[2],
+        "second_call": cols[3],
+    }
+
+
+def _line(res: dict, target: float) -> str:
+    return (
+        f"  {res['name']:28s} R {res['r_elapsed']:6.3f} s ({res['r_cpu']:.3f} CPU)   "
+        f"run_limma {res['ours_elapsed']:6.3f} s ({res['ours_cpu']:.3f} CPU)   "
+        f"= {res['ratio_elapsed']:4.2f}× wall, {res['ratio_cpu']:4.2f}× CPU (target ≤ {target})"
     )
-    native = {k: float(v) for k, v in (kv.split("=") for kv in out.stdout.split())}
-    return {"degbridge": ours, "native_r": native}
 
 
 def main() -> None:
@@ -216,49 +223,41 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
     args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 5)
     size = (2000, 20) if args.quick else (20000, 100)
-    mem_size = (6000, 50) if args.quick else (60000, 500)
+    big = (6000, 50) if args.quick else (60000, 500)
     print(machine())
-    res = speed(*size, repeats=args.repeats)
-    bare, ours, rt = res["bare_rpy2"], res["run_limma"], res["r_time"]
+    print(f"\nrun_limma ÷ R's own limma time in Rscript (medians of {rounds} interleaved rounds):")
+    frame, groups = log_data(*size)
+    print(_line(speed(f"ls {size[0]:,} × {size[1]}", frame, groups, "ls", rounds, 3), 1.1))
+    counts, agroups = airway_data()
+    if args.quick:
+        counts = counts.iloc[:5000]
     print(
-        f"\nlimma at {size[0]:,} genes × {size[1]} samples (medians of {args.repeats} interleaved repetitions):"
-    )
-    print(f"  limma's own time in R              {rt:7.3f} s")
-    print(f"  bare rpy2 path (numpy2ri in/out)   {bare:7.3f} s   = {bare / rt:5.2f}× R")
-    print(
-        f"  degbridge.run_limma (pandas in)    {ours:7.3f} s   = {res['ratio']:5.2f}× bare rpy2 "
-        "(median of per-repetition ratios; target ≤ 1.25)"
-    )
-    print(
-        f"    conversion: matrix in {res['conv_in']:.3f} s + table out {res['conv_out']:.3f} s "
-        f"= {res['conv_share']:.1%} of limma's R time (stretch ≤ 10 %)"
-    )
-    print(
-        f"    everything beyond limma's R time (checks, design, conversion, sorting, metadata): "
-        f"{ours - rt:.3f} s = {res['overhead']:.0%} of limma's R time"
-    )
-    for reader, t in res["native"].items():
-        print(
-            f"  native Rscript, {reader:5s}: read {t['read']:.3f} s + limma {t['limma']:.3f} s "
-            f"(wall {t['wall']:.2f} s with R start) = {t['total'] / ours:5.2f}× run_limma"
+        _line(
+            speed(f"voom airway {counts.shape[0]:,} × 8", counts, agroups, "voom", rounds, 3), 1.05
         )
-    mem = memory(*mem_size)
-    d, n = mem["degbridge"], mem["native_r"]
-    d_ratio = (d["peak"] - d["baseline"]) / d["matrix"]
-    n_ratio = (n["peak"] - n["baseline"]) / n["matrix"]
+    )
+    mem = memory(*big, rounds=1 if args.quick else 3)
+    mib = 2**20
+    print(_line({"name": f"ls {big[0]:,} × {big[1]} (chunked)", **mem}, 1.2))
     print(
-        f"\npeak memory at {mem_size[0]:,} × {mem_size[1]} (matrix {d['matrix'] / 2**20:.0f} MiB) "
-        "above the process before the matrix existed (the matrix itself counts once):"
+        f"    peak memory above the process before the call (matrix {mem['matrix'] / mib:.0f} MiB, "
+        f"not counted): run_limma +{mem['ours_extra'] / mib:.0f} MiB ({mem['chunks']} gene "
+        f"chunks), native R +{mem['r_extra'] / mib:.0f} MiB = "
+        f"{mem['ours_extra'] / mem['r_extra']:.2f}× R's (target ≤ 0.1)"
+    )
+    st = startup(3 if args.quick else 5)
+    print(
+        f"\nimport degbridge: {st['import']:.3f} s (target ≤ 0.2 s); heavy modules imported: "
+        f"{', '.join(st['loaded']) or 'none'}"
     )
     print(
-        f"  degbridge.run_limma   {(d['peak'] - d['baseline']) / 2**20:6.0f} MiB = {d_ratio:4.2f}× the matrix "
-        f"(target ≤ 2.5; lmFit in {d['chunks']} gene chunks)"
-    )
-    print(
-        f"  native R, same limma  {(n['peak'] - n['baseline']) / 2**20:6.0f} MiB = {n_ratio:4.2f}× the matrix"
+        f"first run_limma in a fresh process (2,000 × 8): numpy+pandas+degbridge import "
+        f"{st['imports_pandas']:.3f} s, R start-up + limma/edgeR + sourcing {st['r_start']:.3f} s, "
+        f"first call {st['first_call']:.3f} s, second call {st['second_call']:.3f} s"
     )
 
 

@@ -16,7 +16,8 @@ pl
     Plotting functions (matplotlib, scanpy style): ``pl.volcano``, ``pl.ma``, ``pl.mds``,
     ``pl.voom_trend``, ``pl.pseudobulk_qc``, ``pl.leaderboard``... (the report draws with them).
 
-Importing degbridge does not start R or import scikit-learn; each starts on first use.
+Importing degbridge does not start R or import pandas, scikit-learn, matplotlib or anndata;
+each is imported on first use.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ from ._exceptions import (
     RNotAvailableError,
     RWarning,
 )
-from ._version import __version__
-from .table import CANONICAL, DETable, read_matrix, read_table
 
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
+    "__version__": "._version",  # importlib.metadata costs more than the rest of the import
+    "CANONICAL": ".table",
+    "DETable": ".table",
+    "read_matrix": ".table",
+    "read_table": ".table",
     "run_limma": ".limma",
     "run_edger": ".edger",
     "run_deseq2": ".deseq2",
@@ -129,6 +133,7 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from . import get, pl, pp, tl
     from ._concordance import concordance
+    from ._version import __version__
     from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
     from .deseq2 import run_deseq2
@@ -139,3 +144,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .handback import to_r, write_results
     from .limma import DEResults, run_limma
     from .r import r_available, r_script_path
+    from .table import CANONICAL, DETable, read_matrix, read_table

@@ -165,4 +165,22 @@ def looks_like_counts(values) -> bool:
     import scipy.sparse as sp
 
     size = values.shape[0] * values.shape[1] if sp.issparse(values) else np.size(values)
-    return bool(size) and find_non_counts(values) is None
+    if not size:
+        return False
+    values = values.data if sp.issparse(values) else np.asarray(values)
+    if values.dtype.kind in "ub":
+        return True
+    values = values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+    # stop at the first block holding a non-count (log-expression fails in its first row);
+    # the blocks grow from one row, so a counts matrix is still read once
+    start, step = 0, 1
+    while start < values.shape[0]:
+        part = np.asarray(values[start : start + step], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            if not (
+                np.isfinite(part) & (part >= 0) & (np.abs(part - np.round(part)) <= COUNT_TOLERANCE)
+            ).all():
+                return False
+        start += step
+        step = min(step * 4, max(1, 4_000_000 // max(values.shape[1], 1)))
+    return True

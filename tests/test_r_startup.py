@@ -1,0 +1,61 @@
+"""Start-up costs: what ``import degbridge`` loads, and the embedded R session's vector heap.
+
+Each check runs in a fresh interpreter (what a module imports, and R's start-up settings,
+are per process). R's own ``gc()`` reports the vector-heap trigger it started with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "sklearn", "matplotlib", "anndata", "rpy2", "scipy")
+
+
+def _run(code: str, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "R_VSIZE"}
+    return env | extra
+
+
+def test_import_loads_no_heavy_module():
+    code = f"import sys, degbridge; print([m for m in {HEAVY!r} if m in sys.modules])"
+    assert _run(code, _env()) == "[]"
+    # and the lazily imported names still resolve
+    code = "import degbridge; print(degbridge.DETable.__name__, degbridge.__version__ != '')"
+    assert _run(code, _env()) == "DETable True"
+
+
+HEAP_CODE = """
+import json, os
+from degbridge import r
+s = r.session()
+g = s.ri.baseenv["gc"]()
+# gc()'s matrix, column-major: rows Ncells, Vcells; column 6 is "gc trigger (Mb)"
+print(json.dumps({"trigger_mb": float(g[7]), "env": os.environ.get("R_VSIZE")}))
+"""
+
+
+@pytest.mark.r
+def test_r_session_starts_with_a_larger_vector_heap_and_leaves_the_environment():
+    out = json.loads(_run(HEAP_CODE, _env()))
+    assert out["trigger_mb"] >= 128  # R's default is 64 MB
+    assert out["env"] is None  # set for R's start only: children (Rscript) are unaffected
+
+
+@pytest.mark.r
+def test_r_session_respects_the_users_r_vsize():
+    out = json.loads(_run(HEAP_CODE, _env(R_VSIZE="300M")))
+    assert out["trigger_mb"] == pytest.approx(300)
+    assert out["env"] == "300M"
