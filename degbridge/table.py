@@ -488,12 +488,19 @@ def _detect_sep(lines: list[str], label: str) -> str:
 
 
 def _parsed_from_path(
-    path: Path, id_column: str | None, sep: str | None, max_size: int | None = None
+    path: Path,
+    id_column: str | None,
+    sep: str | None,
+    max_size: int | None = None,
+    *,
+    fast: bool = True,
 ) -> _Parsed:
     """Header, rows and row names of a table file: one pass over the decoded text.
 
     Kept as one function (about 80 lines) because each step adjusts the line numbering the
-    next step's error messages report (group line, header, trailing delimiters).
+    next step's error messages report (group line, header, trailing delimiters). With
+    ``fast=True`` a well-formed body is parsed by pandas' C reader (:func:`_parsed_fast`),
+    which gives the same result; anything unusual goes through the careful csv path.
     """
     label = f"file {str(path)!r}"
     raw, meta = _read_bytes(path, max_size)
@@ -513,7 +520,12 @@ def _parsed_from_path(
     if sep is None:
         sep = _detect_sep([ln for ln in all_lines[head:] if ln.strip()], label)
     meta["delimiter"] = sep
-    # Parse records over the text, not line by line: a quoted value may hold a newline.
+    if fast:
+        parsed = _parsed_fast(all_lines, head, sep, id_column, label, meta)
+        if parsed is not None:
+            return parsed
+    # The careful path: csv records over the text, not line by line (a quoted value may
+    # hold a newline), every field a string until the columns are converted.
     body = all_lines[head:]
     if sep == " ":
         body = [ln.rstrip() for ln in body]
@@ -575,7 +587,175 @@ def _parsed_from_path(
     return _Parsed(ids, id_name, columns, line_numbers, label, meta)
 
 
-def _resolve_id_column(header, cols, id_column, label, rownames) -> int:
+# ----------------------------------------------------------------------------------------
+# the fast path: pandas' C reader on well-formed text, the same result as the careful path
+# ----------------------------------------------------------------------------------------
+
+#: NA tokens as a list (pandas' na_values).
+_NA_LIST = sorted(NA_TOKENS)
+#: Characters str.splitlines() breaks at besides \n and \r; the careful path splits lines
+#: there, pandas does not, so text holding any of them takes the careful path.
+_EXTRA_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_EXTRA_BREAK_BYTES = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+_SEP_BYTES = {",": 44, "\t": 9, ";": 59, "|": 124}
+
+
+def _line_layout(body: bytes, sep: str, ncol: int) -> np.ndarray | None:
+    """0-based index of each non-blank line of ``body`` when every such line is one record of
+    exactly ``ncol`` fields and quotes only wrap whole fields; None otherwise.
+
+    A quote opens a field (after a delimiter or a line start) and closes it (before a
+    delimiter or a line end), newlines never inside quotes: on such text the csv module and
+    pandas split fields identically, so field counts are delimiters outside quotes plus one.
+    """
+    b = np.frombuffer(body, dtype=np.uint8)
+    n = b.size
+    code = _SEP_BYTES[sep]
+    newlines = np.flatnonzero(b == 10)
+    quotes = np.flatnonzero(b == 34)
+    delims = np.flatnonzero(b == code)
+    if quotes.size:
+        if quotes.size % 2:
+            return None
+        opening, closing = quotes[0::2], quotes[1::2]
+        before = np.where(opening > 0, b[np.maximum(opening - 1, 0)], 10)
+        after = np.where(closing < n - 1, b[np.minimum(closing + 1, n - 1)], 10)
+        if not (np.isin(before, (10, code)).all() and np.isin(after, (10, code)).all()):
+            return None
+        if (np.searchsorted(quotes, newlines) % 2).any():  # a newline inside quotes
+            return None
+        delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    counts = np.bincount(np.searchsorted(newlines, delims), minlength=newlines.size + 1) + 1
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [n]))
+    filled = np.flatnonzero(ends > starts)
+    if not (counts[filled] == ncol).all():
+        return None
+    return filled
+
+
+def _has_negative_zero(b: np.ndarray) -> bool:
+    """Whether the bytes hold a field ``-0``, ``-00``, ... (pandas reads it into an integer
+    column as 0; float() gives -0.0)."""
+    minus = np.flatnonzero(b[:-1] == 45)
+    minus = minus[b[minus + 1] == 48]
+    if not minus.size:
+        return False
+    ends = minus + 1
+    while True:  # step over the zeros
+        nxt = ends + 1
+        more = nxt < b.size
+        zero = np.zeros(ends.size, dtype=bool)
+        zero[more] = b[nxt[more]] == 48
+        if not zero.any():
+            break
+        ends = np.where(zero, nxt, ends)
+    stop = ends + 1
+    after = np.full(stop.size, 10, dtype=np.uint8)
+    inside = stop < b.size
+    after[inside] = b[stop[inside]]
+    before = np.where(minus > 0, b[np.maximum(minus - 1, 0)], 10)
+    bounds = np.frombuffer(b'\t\n\r ",;|', dtype=np.uint8)
+    return bool((np.isin(after, bounds) & np.isin(before, bounds)).any())
+
+
+def _float_column(col: pd.Series) -> tuple[np.ndarray | list[str] | None, bool]:
+    """(values, was_integer) of a column pandas read: a float64 array for numeric dtypes, the
+    strings (NA tokens as "") for text, None for anything else (the careful path decides)."""
+    dtype = col.dtype
+    if dtype == np.float64:
+        return col.to_numpy(), False
+    if dtype.kind in "iu":
+        return col.to_numpy(dtype=np.float64), True
+    if dtype.kind == "O":
+        values = ["" if type(v) is float and v != v else v for v in col.tolist()]
+        if all(type(v) is str for v in values):
+            return values, False
+    return None, False
+
+
+def _parsed_fast(
+    all_lines: list[str],
+    head: int,
+    sep: str,
+    id_column: str | None,
+    label: str,
+    meta: dict[str, Any],
+) -> _Parsed | None:
+    """The careful path's result for a well-formed body, read by pandas' C reader with
+    correctly rounded floats (``float_precision="round_trip"`` parses each number with
+    CPython's own string-to-double, the one behind float()); None when the text holds
+    anything the two paths could read differently (then the careful path reads it)."""
+    if sep not in _SEP_BYTES:
+        return None
+    header_line = all_lines[head]
+    data_lines = all_lines[head + 1 :]
+    if header_line.count('"') % 2:
+        return None
+    first = next((ln for ln in data_lines if ln.strip()), None)
+    if first is None or first.count('"') % 2:
+        return None
+    header = [h.strip() for h in _split_fields(header_line, sep)]
+    width = len(_split_fields(first, sep))
+    rownames = width == len(header) + 1
+    if rownames:
+        header = ["", *header]
+    ncol = len(header)
+    if ncol < 2 or header[-1] == "" or len(set(header)) < ncol:
+        return None  # trailing delimiters, duplicate names: the careful path
+    body_text = "\n".join(data_lines)
+    if "\x00" in body_text:
+        return None
+    body = body_text.encode("utf-8")
+    rows = _line_layout(body, sep, ncol)
+    if rows is None or not rows.size:
+        return None
+    id_idx = _id_column_by_name(header, id_column, label, rownames)
+    as_text = {0} if id_idx is None else {0, id_idx}
+    try:
+        df = pd.read_csv(
+            io.BytesIO(body),
+            sep=sep,
+            header=None,
+            names=list(range(ncol)),
+            index_col=False,
+            dtype=dict.fromkeys(as_text, object),
+            keep_default_na=False,
+            na_values={j: _NA_LIST for j in range(ncol) if j not in as_text},
+            float_precision="round_trip",
+            low_memory=False,
+            engine="c",
+            encoding="utf-8",
+        )
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    if len(df) != rows.size:
+        return None
+    if id_idx is None:
+        id_idx = _resolve_id_column(header, [df[0].tolist()], None, label, rownames)
+    ids = [v.strip() for v in df[id_idx].tolist()]
+    if not all(ids):
+        return None  # a row without an ID, or a line of delimiters only: the careful path
+    columns: dict[str, np.ndarray | list] = {}
+    integer = False
+    for j, name in enumerate(header):
+        if j == id_idx:
+            continue
+        values, was_int = _float_column(df[j])
+        if values is None:
+            return None
+        integer |= was_int and bool((values == 0).any())
+        columns[name] = values
+    if integer and _has_negative_zero(np.frombuffer(body, dtype=np.uint8)):
+        return None
+    id_name = header[id_idx] or None
+    meta["id_column"] = id_name if id_name is not None else "(row names)"
+    line_numbers = head + 2 + rows
+    return _Parsed(ids, id_name, columns, line_numbers, label, meta)
+
+
+def _id_column_by_name(header, id_column, label, rownames) -> int | None:
+    """The ID column found from the header alone, or None when the values must decide."""
     if id_column is not None:
         if id_column not in header:
             msg = f"{label}: id_column {id_column!r} is not a column; columns are {header}"
@@ -589,6 +769,13 @@ def _resolve_id_column(header, cols, id_column, label, rownames) -> int:
     for name in ID_NAMES:
         if name in keys:
             return keys.index(name)
+    return None
+
+
+def _resolve_id_column(header, cols, id_column, label, rownames) -> int:
+    found = _id_column_by_name(header, id_column, label, rownames)
+    if found is not None:
+        return found
     first = [v for v in cols[0] if v.strip() not in NA_TOKENS][:1000]
     if first and _parse_failures(first):
         return 0  # a first column of text
@@ -980,26 +1167,48 @@ def read_matrix(
 
     Returns
     -------
-    A genes × samples float DataFrame indexed by gene ID (strings, leading zeros kept).
+    A genes × samples float DataFrame indexed by gene ID (strings, leading zeros kept). Every
+    number is read correctly rounded (equal to Python's ``float`` of the field).
+
+    Notes
+    -----
+    A well-formed file is read by pandas' C reader (``float_precision="round_trip"``, in
+    blocks of rows written into one float matrix); comment lines, blank lines made of
+    spaces, unusual line breaks or a field pandas does not read as a number send the file
+    through the careful reader, which gives the same values and the error messages.
     """
     path = Path(path)
     label = f"file {str(path)!r}"
     raw, _ = _read_bytes(path, max_size)
+    with _wide_fields():
+        frame = _read_matrix_fast(raw, label, sep)
+        if frame is None:
+            frame = _read_matrix_careful(raw, label, sep)
+    return frame
+
+
+def _read_matrix_careful(raw: bytes, label: str, sep: str | None) -> pd.DataFrame:
+    """read_matrix's careful reader: every field a string, converted column by column."""
     text, _enc = _decode(raw, label)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if sep is None:
-        with _wide_fields():
-            sep = _detect_sep(lines, label)
+        sep = _detect_sep(lines, label)
     if len(lines) < 2:
         msg = f"{label} has a header line but no rows"
         raise ValueError(msg)
     kwargs = {"sep": r"\s+"} if sep == " " else {"sep": sep}
     body = "\n".join(lines)
     try:
-        df = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, index_col=0, **kwargs)
+        # index_col=0 would parse the IDs as numbers (pandas applies dtype=str to columns
+        # only), losing leading zeros: take the first column as text instead
+        df = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, **kwargs)
     except pd.errors.ParserError as err:
         msg = f"{label}: cannot parse the matrix ({err})"
         raise ValueError(msg) from None
+    if isinstance(df.index, pd.RangeIndex):  # a full header: the IDs are its first column
+        first = df.columns[0]
+        df = df.set_index(first)
+        df.index.name = None if str(first).startswith("Unnamed: 0") else first
     values = np.empty(df.shape, dtype=np.float64)
     for j, col in enumerate(df.columns):
         arr, bad = _to_float(df[col].tolist())
@@ -1013,3 +1222,129 @@ def read_matrix(
         values[:, j] = arr
     index = pd.Index([str(g).strip() for g in df.index], dtype=object, name=df.index.name or None)
     return pd.DataFrame(values, index=index, columns=[str(c) for c in df.columns])
+
+
+#: Rows per block of the fast matrix reader: about 2 million values (16 MB) per block.
+_BLOCK_VALUES = 1 << 21
+
+
+def _read_matrix_fast(raw: bytes, label: str, sep: str | None) -> pd.DataFrame | None:
+    """read_matrix's fast reader: pandas' C reader in blocks of rows, numbers correctly
+    rounded, written into one float64 matrix; None when the careful reader must decide."""
+    source: io.BytesIO | io.StringIO
+    if raw.isascii():
+        if any(b in raw for b in _EXTRA_BREAK_BYTES):
+            return None
+        data: bytes | str = raw
+        source = io.BytesIO(raw)
+    else:
+        text, _enc = _decode(raw, label)
+        if any(c in text for c in _EXTRA_BREAKS):
+            return None
+        data = text
+        source = io.StringIO(text)
+    # the header must be the first line (no comment, blank or blank-looking line before it)
+    prefix, whole = _first_lines(data, 64)
+    lines = [ln for ln in prefix if ln.strip() and not ln.startswith("#")]
+    if len(lines) < 2 or prefix[0] != lines[0] or prefix[0].count('"') % 2:
+        return None
+    if sep is None:
+        if len(lines) < 20 and not whole:
+            return None
+        sep = _detect_sep(lines, label)
+    kwargs = {"sep": r"\s+"} if sep == " " else {"sep": sep}
+    # column names and index name exactly as the careful reader's pandas call makes them
+    try:
+        probe = pd.read_csv(
+            io.StringIO(lines[0] + "\n" + lines[1] + "\n"),
+            dtype=str,
+            keep_default_na=False,
+            index_col=0,
+            **kwargs,
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    columns = [str(c) for c in probe.columns]
+    width = len(columns) + 1
+    if len(_split_fields(lines[1], sep)) != width or lines[1].rstrip().endswith(sep):
+        return None
+    # rows ≤ newlines + 1 (a file with other line ends overflows and goes the careful way)
+    n_max = data.count("\n" if isinstance(data, str) else b"\n") + 1
+    try:
+        reader = pd.read_csv(
+            source,
+            header=None,
+            skiprows=1,
+            names=list(range(width)),
+            index_col=False,
+            dtype={0: object},
+            keep_default_na=False,
+            na_values=dict.fromkeys(range(1, width), _NA_LIST),
+            float_precision="round_trip",
+            chunksize=max(1, _BLOCK_VALUES // width),
+            low_memory=False,
+            engine="c",
+            **kwargs,
+        )
+        out, ids, integer = _fill_blocks(reader, n_max, width)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    if out is None:
+        return None
+    if integer:
+        b = np.frombuffer(data if isinstance(data, bytes) else data.encode("utf-8"), np.uint8)
+        if _has_negative_zero(b):
+            return None
+    index = pd.Index(ids, dtype=object, name=probe.index.name or None)
+    return pd.DataFrame(out, index=index, columns=columns, copy=False)
+
+
+def _fill_blocks(reader, n_max: int, width: int):
+    """(matrix, gene IDs, saw integer zeros) from pandas' blocks of rows; matrix None when a
+    block holds anything the careful reader must judge."""
+    out = np.empty((n_max, width - 1), dtype=np.float64)
+    ids: list[str] = []
+    integer = False
+    with reader:
+        for block in reader:
+            start = len(ids)
+            if start + len(block) > n_max:
+                return None, None, False
+            names = block[0].tolist()
+            for g in names:
+                if type(g) is not str or g.startswith("#") or "\n" in g or "\r" in g:
+                    return None, None, False
+            ids.extend(names)
+            target = out[start : start + len(block)]
+            kinds = {dt.kind for dt in block.dtypes.iloc[1:]}
+            if kinds <= {"f", "i", "u"}:  # all numbers: one conversion of the block
+                target[:] = block.iloc[:, 1:].to_numpy(dtype=np.float64)
+                integer |= bool(kinds & {"i", "u"}) and not target.all()
+                continue
+            for j in range(1, width):
+                values, was_int = _float_column(block[j])
+                if values is None:
+                    return None, None, False
+                if isinstance(values, list):
+                    values, bad = _to_float(values)
+                    if bad:
+                        return None, None, False
+                integer |= was_int and bool((values == 0).any())
+                target[:, j - 1] = values
+    stripped = [g.strip() for g in ids]
+    if not stripped or not all(stripped):
+        return None, None, False
+    return out[: len(ids)], stripped, integer
+
+
+def _first_lines(data: bytes | str, n: int) -> tuple[list[str], bool]:
+    """(lines, whole text?): the text up to its ``n``-th "\\n", split at every line break."""
+    newline = "\n" if isinstance(data, str) else b"\n"
+    pos = -1
+    for _ in range(n):
+        pos = data.find(newline, pos + 1)
+        if pos < 0:
+            break
+    head = data if pos < 0 else data[:pos]
+    text = head if isinstance(head, str) else head.decode("ascii")
+    return text.splitlines(), pos < 0
