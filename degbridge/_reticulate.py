@@ -86,6 +86,7 @@ def limma_inputs(
     sample_rownames=None,
     samples_nrow=None,
     match: str = "ids",
+    design_only: bool = False,
 ) -> dict[str, Any]:
     """Validate and build the design and contrasts for the R helper; numbers out only.
 
@@ -107,6 +108,8 @@ def limma_inputs(
         ``"ids"`` (default): rows are matched to samples by ID (row names or an ID column, see
         :func:`degbridge.design.align_samples`); ``"position"``: a sheet without any IDs is
         taken in the order of ``colnames(x)``.
+    design_only
+        Allow ``contrast=None`` (no contrasts returned): the design of a fit tested later.
 
     Returns
     -------
@@ -156,7 +159,10 @@ def limma_inputs(
         spec = [str(c) for c in contrast]
     else:
         spec = contrast
-    cmat, names, coefs = contrast_matrix(spec, design.columns)
+    if spec is None and design_only:  # a fit (degbridge_fit): contrasts come later
+        cmat, names, coefs = np.zeros((design.matrix.shape[1], 0)), [], []
+    else:
+        cmat, names, coefs = contrast_matrix(spec, design.columns)
     single_coef = len(names) == 1 and coefs[0] is not None
     return {
         "design": design.matrix.ravel(order="F").tolist(),

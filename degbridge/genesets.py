@@ -1,8 +1,13 @@
-"""Gene-set tests on a limma fit: camera, fry, roast and mroast, with sets from a dict or GMT.
+"""Gene-set tests on a limma fit: camera, fry, roast and mroast, with sets from a dict, a GMT
+file or the Gene Ontology.
 
-Sets are mapped to the fit's genes in Python (exact ID match) and cross to R as named lists of
-integer row numbers, never as code; the mapping rate is reported in the result's ``attrs``
-and logged. The R side (``r_scripts/limma_fit.R``) calls limma's own functions on the fit's
+Sets are mapped to the fit's genes in Python and cross to R as named lists of integer row
+numbers, never as code; the mapping rate is reported in the result's ``attrs`` and logged.
+Sets from a dict or GMT file are matched by exact ID. GO sets (``gene_sets("GO:BP")``) hold
+Entrez IDs from Debian's ``org.Hs.eg.db``: the fit's IDs (Ensembl, symbols or Entrez,
+detected) are mapped to Entrez IDs by ``org.Hs.eg.db`` in R (``mapIds``, first match), and
+each set becomes the rows whose Entrez ID is in it, in row order, as limma's ``ids2indices``
+builds them. The R side (``r_scripts/limma_fit.R``) calls limma's own functions on the fit's
 log-expression ``E``, its observation weights (voom's), design and contrast, as a native
 session calls ``camera(v, index, design, contrast)``.
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,7 +31,16 @@ import pandas as pd
 
 from ._exceptions import DataWarning, RWarning
 
-__all__ = ["GeneSets", "camera", "fry", "gene_sets", "mroast", "roast"]
+__all__ = [
+    "GO_ONTOLOGIES",
+    "GO_SPECIES",
+    "GeneSets",
+    "camera",
+    "fry",
+    "gene_sets",
+    "mroast",
+    "roast",
+]
 
 logger = logging.getLogger("degbridge")
 
@@ -35,21 +50,79 @@ SET_STATISTICS = ("mean", "floormean", "mean50", "msq")
 ADJUST_METHODS = ("BH", "BY", "fdr", "holm", "hochberg", "hommel", "bonferroni", "none")
 
 
+#: GO ontologies :func:`gene_sets` builds: biological process, molecular function, component.
+GO_ONTOLOGIES: tuple[str, ...] = ("GO:BP", "GO:MF", "GO:CC")
+#: Species → (R annotation package, Debian package) for GO sets and ID mapping.
+GO_SPECIES: dict[str, tuple[str, str]] = {
+    "human": ("org.Hs.eg.db", "r-bioc-org.hs.eg.db"),
+    "mouse": ("org.Mm.eg.db", "r-bioc-org.mm.eg.db"),
+}
+
+
 class GeneSets(dict):
     """``{set name: [gene IDs]}`` (order kept, duplicates within a set removed).
 
     Attributes
     ----------
     source
-        Where the sets came from (``"dict"`` or the GMT path).
+        Where the sets came from (``"dict"``, the GMT path, or ``"GO:BP"``...).
+    keytype
+        ``None``: members are matched to a fit's genes by exact ID. ``"ENTREZID"`` (GO sets):
+        members are Entrez IDs and a fit's IDs are mapped to Entrez IDs through
+        ``org.*.eg.db`` first.
+    species
+        The species of a GO set collection (``None`` otherwise).
+    terms
+        ``{set name: term name}`` for GO sets (empty otherwise).
+    meta
+        Provenance of GO sets: ontology, size limits, number of terms before the size filter,
+        package versions.
     """
 
-    def __init__(self, sets: Mapping[str, list[str]], source: str):
+    def __init__(
+        self,
+        sets: Mapping[str, list[str]],
+        source: str,
+        *,
+        keytype: str | None = None,
+        species: str | None = None,
+        terms: Mapping[str, str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        _table: _GoTable | None = None,
+        _selected: np.ndarray | None = None,
+    ):
         super().__init__(sets)
         self.source = source
+        self.keytype = keytype
+        self.species = species
+        self.terms = dict(terms or {})
+        self.meta = dict(meta or {})
+        self._table = _table
+        self._selected = _selected
 
     def __repr__(self) -> str:
         return f"GeneSets({len(self)} sets from {self.source})"
+
+    def __reduce__(self):
+        return (
+            _rebuild,
+            (dict(self), self.source, self.keytype, self.species, self.terms, self.meta),
+        )
+
+    def describe(self) -> pd.DataFrame:
+        """One row per set: ``ID``, ``Term`` (GO term name, or missing) and ``size``."""
+        names = list(self)
+        return pd.DataFrame(
+            {
+                "ID": names,
+                "Term": [self.terms.get(n) for n in names],
+                "size": [len(self[n]) for n in names],
+            }
+        )
+
+
+def _rebuild(sets, source, keytype, species, terms, meta) -> GeneSets:
+    return GeneSets(sets, source, keytype=keytype, species=species, terms=terms, meta=meta)
 
 
 def gene_sets(
@@ -57,21 +130,39 @@ def gene_sets(
     *,
     min_size: int = 1,
     max_size: int | None = None,
+    species: str = "human",
 ) -> GeneSets:
-    """Gene sets from a dict ``{name: [gene IDs]}`` or a GMT file.
+    """Gene sets from a dict ``{name: [gene IDs]}``, a GMT file or the Gene Ontology.
 
     Parameters
     ----------
     source
-        A mapping of set names to gene IDs, or the path of a GMT file (one set per line:
-        name, description, then gene IDs, tab-separated).
+        A mapping of set names to gene IDs; the path of a GMT file (one set per line: name,
+        description, then gene IDs, tab-separated); or ``"GO:BP"``, ``"GO:MF"``, ``"GO:CC"``
+        (a string starting with ``"GO:"`` is an ontology, not a file; pass a
+        :class:`pathlib.Path` for a file of that name). A GO term's set holds every Entrez
+        gene annotated to the term **or to one of its descendants** (``org.Hs.egGO2ALLEGS``,
+        what limma's ``goana`` tests): a term then means what its name says, including its
+        more specific terms, whereas direct annotations (``org.Hs.egGO2EG``) leave most
+        general terms nearly empty. Set names are GO IDs; the term names are in ``terms``
+        and :meth:`GeneSets.describe`.
     min_size, max_size
         Keep sets with at least ``min_size`` and at most ``max_size`` distinct IDs (before
-        mapping to a fit's genes).
+        mapping to a fit's genes; for GO, the Entrez genes annotated in ``org.Hs.eg.db``).
+    species
+        For GO sets: ``"human"`` (Debian's ``r-bioc-org.hs.eg.db`` and ``r-bioc-go.db``).
+        ``"mouse"`` needs ``org.Mm.eg.db`` (``r-bioc-org.mm.eg.db``).
 
     Returns
     -------
     GeneSets
+
+    Raises
+    ------
+    ValueError
+        An unknown ontology or species (the valid ones listed), bad sizes, no set left.
+    degbridge.RNotAvailableError
+        GO sets without R or the species' annotation package (the Debian package named).
     """
     if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
         msg = f"min_size must be a positive integer, not {min_size!r}"
@@ -81,6 +172,8 @@ def gene_sets(
     ):
         msg = f"max_size must be an integer ≥ min_size ({min_size}) or None, not {max_size!r}"
         raise ValueError(msg)
+    if isinstance(source, str) and source[:3].upper() == "GO:":
+        return _go_sets(source, species, min_size, max_size)
     if isinstance(source, str | os.PathLike):
         raw, where = _read_gmt(Path(source)), str(source)
     elif isinstance(source, Mapping):
@@ -103,6 +196,151 @@ def gene_sets(
         msg = f"no gene set from {where} has between {min_size} and {max_size or 'any'} genes"
         raise ValueError(msg)
     return GeneSets(sets, where)
+
+
+# ---------------------------------------------------------------------------------------
+# GO sets (r_scripts/genesets.R), kept per process
+# ---------------------------------------------------------------------------------------
+
+
+class _GoTable:
+    """One ontology's sets as numbers: CSR codes into the sorted Entrez universe."""
+
+    def __init__(self, ids, terms, universe, codes, sizes, versions):
+        self.ids = ids
+        self.terms = terms
+        self.universe = universe
+        self.codes = codes  # 0-based into universe, set after set
+        self.sizes = sizes
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self.versions = versions
+        self.universe_index = pd.Index(universe)
+
+
+_GO_CACHE: dict[tuple[str, str], _GoTable] = {}
+_ENTREZ_CACHE: dict[tuple[str, str, int], tuple[list[str], np.ndarray]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _check_species(species) -> tuple[str, str]:
+    if species not in GO_SPECIES:
+        msg = f"species {species!r} is not supported for GO sets; use one of {list(GO_SPECIES)}"
+        raise ValueError(msg)
+    from . import r
+    from ._exceptions import RNotAvailableError
+
+    pkg, apt = GO_SPECIES[species]
+    r.check_r()
+    if not r.package_installed(pkg):
+        msg = (
+            f"GO gene sets for species={species!r} need the R annotation package {pkg}, which "
+            f"is not installed: apt-get install -y {apt}"
+        )
+        raise RNotAvailableError(msg)
+    return pkg, apt
+
+
+def _go_table(ontology: str, species: str) -> _GoTable:
+    """The GO table of ``ontology`` (``"BP"``...), built once per process."""
+    key = (species, ontology)
+    with _CACHE_LOCK:
+        if key in _GO_CACHE:
+            return _GO_CACHE[key]
+    from . import r
+    from ._exceptions import RNotAvailableError
+
+    _check_species(species)
+    if not r.package_installed("GO.db"):
+        msg = "GO gene sets need the R package GO.db: apt-get install -y r-bioc-go.db"
+        raise RNotAvailableError(msg)
+    with r.R_LOCK:
+        out = r.to_dict(r.call("degbridge_go_sets", r.scalar(ontology), r.scalar(species)))
+        versions = {k: str(r.to_numpy(v)[0]) for k, v in r.to_dict(out["versions"]).items()}
+        table = _GoTable(
+            ids=np.asarray(r.to_numpy(out["ids"]), dtype=object),
+            terms=np.asarray(r.to_numpy(out["terms"]), dtype=object),
+            universe=np.asarray(r.to_numpy(out["universe"]), dtype=object),
+            codes=r.to_numpy(out["codes"]).astype(np.int64) - 1,
+            sizes=r.to_numpy(out["sizes"]).astype(np.int64),
+            versions=versions,
+        )
+        del out
+    with _CACHE_LOCK:
+        return _GO_CACHE.setdefault(key, table)
+
+
+def _go_sets(name: str, species: str, min_size: int, max_size: int | None) -> GeneSets:
+    ontology = name.upper()
+    if ontology not in GO_ONTOLOGIES:
+        msg = f"unknown GO ontology {name!r}; use one of {list(GO_ONTOLOGIES)}"
+        raise ValueError(msg)
+    table = _go_table(ontology[3:], species)
+    keep = table.sizes >= min_size
+    if max_size is not None:
+        keep &= table.sizes <= max_size
+    selected = np.flatnonzero(keep)
+    if not selected.size:
+        msg = f"no {ontology} set has between {min_size} and {max_size or 'any'} genes"
+        raise ValueError(msg)
+    members = table.universe[table.codes]
+    off = table.offsets
+    sets = {table.ids[i]: tuple(members[off[i] : off[i + 1]].tolist()) for i in selected}
+    terms = {table.ids[i]: table.terms[i] for i in selected}
+    meta = {
+        "ontology": ontology,
+        "species": species,
+        "min_size": min_size,
+        "max_size": max_size,
+        "n_terms": len(table.ids),
+        "n_sets": len(selected),
+        "annotation": "GO2ALLEGS (term and its descendants)",
+        "versions": dict(table.versions),
+    }
+    logger.info(
+        "%s sets (%s): %d of %d terms have %d–%s genes",
+        ontology,
+        species,
+        len(selected),
+        len(table.ids),
+        min_size,
+        max_size or "any",
+    )
+    return GeneSets(
+        sets,
+        ontology,
+        keytype="ENTREZID",
+        species=species,
+        terms=terms,
+        meta=meta,
+        _table=table,
+        _selected=selected,
+    )
+
+
+def _entrez_of(genes: list[str], species: str) -> tuple[str, np.ndarray]:
+    """The fit's ID type (detected) and the Entrez ID of each gene ("" where none); cached."""
+    from .annotation import detect_keytype
+
+    keytype = detect_keytype(genes)
+    key = (species, keytype, hash(tuple(genes)))
+    with _CACHE_LOCK:
+        hit = _ENTREZ_CACHE.get(key)
+    if hit is not None and hit[0] == genes:
+        return keytype, hit[1]
+    from . import r
+
+    _check_species(species)
+    keys = [g.split(".")[0] if keytype == "ENSEMBL" else g for g in genes]
+    with r.R_LOCK:
+        out = r.to_numpy(
+            r.call("degbridge_entrez_of", r.str_vector(keys), r.scalar(keytype), r.scalar(species))
+        )
+    entrez = np.asarray(["" if v is None else str(v) for v in out], dtype=object)
+    with _CACHE_LOCK:
+        if len(_ENTREZ_CACHE) >= 8:
+            _ENTREZ_CACHE.pop(next(iter(_ENTREZ_CACHE)))
+        _ENTREZ_CACHE[key] = (list(genes), entrez)
+    return keytype, entrez
 
 
 def _read_gmt(path: Path) -> dict[str, list[str]]:
@@ -158,12 +396,23 @@ def id_type(ids: Iterable[str]) -> str:
 def map_sets(sets: Mapping[str, list[str]], genes: list[str]) -> tuple[dict[str, np.ndarray], dict]:
     """Each set as 1-based row numbers of ``genes``; sets with no gene found are left out.
 
+    Sets matched by exact ID keep their member order. GO sets (``keytype="ENTREZID"``) are
+    matched through the Entrez ID of each gene (``org.*.eg.db``, the fit's ID type detected):
+    a set is every row whose Entrez ID is in it, in row order, as limma's ``ids2indices``.
+
     Returns ``(index, report)``; ``report`` holds ``mapping_rate`` (distinct set IDs found
-    among the genes / distinct set IDs), ``n_sets``, ``n_sets_mapped`` and ``empty_sets``.
-    ValueError, naming the ID type on each side, when no set has any gene.
+    among the genes / distinct set IDs), ``n_ids``, ``n_ids_mapped``, ``n_sets``,
+    ``n_sets_mapped``, ``empty_sets``, and for the genes: ``n_genes`` (the fit's),
+    ``n_genes_mapped`` (those whose ID matches the sets' ID type: for GO sets, with an Entrez
+    ID), ``gene_mapping_rate`` (their share), ``n_genes_in_sets`` (in at least one set
+    tested), ``fit_id_type`` and ``set_id_type``. ValueError, naming the ID type on each
+    side, when no set has any gene.
     """
     if isinstance(sets, str | os.PathLike) or not isinstance(sets, Mapping):
         sets = gene_sets(sets)
+    genes = [str(g) for g in genes]
+    if isinstance(sets, GeneSets) and sets.keytype == "ENTREZID":
+        return _map_by_entrez(sets, genes)
     position = {g: i for i, g in enumerate(genes)}
     index: dict[str, np.ndarray] = {}
     empty: list[str] = []
@@ -176,14 +425,16 @@ def map_sets(sets: Mapping[str, list[str]], genes: list[str]) -> tuple[dict[str,
         else:
             empty.append(str(name))
     found = sum(1 for m in all_ids if m in position)
+    members = [m for ids in sets.values() for m in ids]
     if not index:
-        members = [m for ids in sets.values() for m in ids]
         msg = (
             f"no gene of the {len(sets)} gene set(s) is among the fit's {len(genes)} genes: the "
             f"sets hold {id_type(members)} IDs (e.g. {members[:3]}), the fit "
-            f"{id_type(genes)} IDs (e.g. {genes[:3]}); map the IDs first"
+            f"{id_type(genes)} IDs (e.g. {genes[:3]}); map the IDs first (GO sets from "
+            f'gene_sets("GO:BP") are mapped to Ensembl IDs, symbols or Entrez IDs for you)'
         )
         raise ValueError(msg)
+    in_sets = len({r for rows in index.values() for r in rows.tolist()})
     report = {
         "mapping_rate": found / len(all_ids) if all_ids else 0.0,
         "n_ids": len(all_ids),
@@ -191,16 +442,103 @@ def map_sets(sets: Mapping[str, list[str]], genes: list[str]) -> tuple[dict[str,
         "n_sets": len(sets),
         "n_sets_mapped": len(index),
         "empty_sets": len(empty),
+        "n_genes": len(genes),
+        "n_genes_mapped": found,
+        "gene_mapping_rate": found / len(genes) if genes else 0.0,
+        "n_genes_in_sets": in_sets,
+        "fit_id_type": id_type(genes),
+        "set_id_type": id_type(members),
     }
+    _log_report(report)
+    return index, report
+
+
+def _log_report(report: dict) -> None:
     logger.info(
-        "gene sets: %d of %d distinct IDs found among the fit's genes (%.1f%%); %d of %d sets "
-        "tested",
-        found,
-        len(all_ids),
+        "gene sets: %d of %d genes of the fit mapped (%.1f%%, %s IDs), %d in a set tested; %d "
+        "of %d distinct set IDs found (%.1f%%); %d of %d sets tested",
+        report["n_genes_mapped"],
+        report["n_genes"],
+        100 * report["gene_mapping_rate"],
+        report["fit_id_type"],
+        report["n_genes_in_sets"],
+        report["n_ids_mapped"],
+        report["n_ids"],
         100 * report["mapping_rate"],
-        len(index),
-        len(sets),
+        report["n_sets_mapped"],
+        report["n_sets"],
     )
+
+
+def _map_by_entrez(sets: GeneSets, genes: list[str]) -> tuple[dict[str, np.ndarray], dict]:
+    """GO sets (Entrez IDs) → rows of ``genes`` through each gene's Entrez ID."""
+    species = sets.species or "human"
+    names = list(sets)
+    table, selected = sets._table, sets._selected
+    if table is not None and selected is not None and names == [table.ids[i] for i in selected]:
+        universe, universe_index = table.universe, table.universe_index
+        entry_set = np.repeat(np.arange(len(table.ids)), table.sizes)
+        keep = np.zeros(len(table.ids), dtype=bool)
+        keep[selected] = True
+        mask = keep[entry_set]
+        codes = table.codes[mask]
+        label = np.searchsorted(selected, entry_set[mask])  # 0..len(names)-1
+    else:  # the sets were changed after gene_sets(): build the same numbers from the dict
+        members = [list(dict.fromkeys(str(m) for m in sets[n])) for n in names]
+        universe_index = pd.Index(sorted({m for ms in members for m in ms}))
+        universe = universe_index.to_numpy(dtype=object)
+        flat = [m for ms in members for m in ms]
+        codes = universe_index.get_indexer(flat).astype(np.int64)
+        label = np.repeat(np.arange(len(names)), [len(ms) for ms in members])
+    fit_type, entrez = _entrez_of(genes, species)
+    gene_code = universe_index.get_indexer(entrez)  # -1: no Entrez ID, or in no set
+    rows = np.flatnonzero(gene_code >= 0)
+    by_code = rows[np.argsort(gene_code[rows], kind="stable")]  # rows grouped by code
+    sorted_codes = gene_code[by_code]
+    first = np.searchsorted(sorted_codes, codes, side="left")
+    count = np.searchsorted(sorted_codes, codes, side="right") - first
+    # expand each (set, code) entry into the rows holding that code
+    total = int(count.sum())
+    set_of_row = np.repeat(label, count)
+    starts = np.repeat(first - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
+    picked = by_code[starts + np.arange(total)]
+    order = np.lexsort((picked, set_of_row))
+    set_of_row, picked = set_of_row[order], picked[order]
+    bounds = np.searchsorted(set_of_row, np.arange(len(names) + 1))
+    index: dict[str, np.ndarray] = {}
+    for k, name in enumerate(names):
+        chunk = picked[bounds[k] : bounds[k + 1]]
+        if chunk.size:
+            index[str(name)] = chunk + 1
+    n_mapped = int(sum(1 for e in entrez if e))
+    in_sets = np.bincount(codes, minlength=len(universe)) > 0
+    in_fit = np.bincount(gene_code[rows], minlength=len(universe)) > 0
+    n_ids, n_ids_found = int(in_sets.sum()), int((in_sets & in_fit).sum())
+    if not index:
+        org = GO_SPECIES.get(species, ("org.*.eg.db",))[0]
+        msg = (
+            f"no gene of the {len(sets)} {sets.source} set(s) is among the fit's {len(genes)} "
+            f"genes: the sets hold Entrez IDs (e.g. {list(universe[codes[:3]])}); the fit's IDs "
+            f"look like {id_type(genes)} IDs (e.g. {genes[:3]}), were mapped as {fit_type} and "
+            f"{n_mapped} of them have an Entrez ID in {org}: are these {species} Ensembl gene "
+            f"IDs, symbols or Entrez IDs?"
+        )
+        raise ValueError(msg)
+    report = {
+        "mapping_rate": n_ids_found / n_ids if n_ids else 0.0,
+        "n_ids": n_ids,
+        "n_ids_mapped": n_ids_found,
+        "n_sets": len(sets),
+        "n_sets_mapped": len(index),
+        "empty_sets": len(sets) - len(index),
+        "n_genes": len(genes),
+        "n_genes_mapped": n_mapped,
+        "gene_mapping_rate": n_mapped / len(genes) if genes else 0.0,
+        "n_genes_in_sets": int(np.count_nonzero(np.bincount(picked, minlength=len(genes)))),
+        "fit_id_type": fit_type,
+        "set_id_type": "ENTREZID",
+    }
+    _log_report(report)
     return index, report
 
 
@@ -400,6 +738,18 @@ def _choice(name: str, value, allowed) -> None:
         raise ValueError(msg)
 
 
+def _r_index(r, index: dict[str, np.ndarray]):
+    """The sets as R's named list of integer row vectors, built in R from one block copy."""
+    lengths = [len(v) for v in index.values()]
+    flat = np.concatenate(list(index.values())) if index else np.zeros(0)
+    return r.call(
+        "degbridge_index_list",
+        r.float_vector(flat.astype(np.float64)),
+        r.float_vector(np.asarray(lengths, dtype=np.float64)),
+        r.str_vector(list(index)),
+    )
+
+
 def _run(function: str, fit, sets, contrast, coef, options: dict, *, block: bool):
     """Map the sets, send E/weights/design/contrast/index, call ``function``, tidy the table."""
     from . import r
@@ -414,7 +764,7 @@ def _run(function: str, fit, sets, contrast, coef, options: dict, *, block: bool
     with r.R_LOCK:
         r.check_r()
         ri = r.session().ri
-        rindex = r.list_to_r({k: ri.IntSexpVector(v.tolist()) for k, v in index.items()})
+        rindex = _r_index(r, index)
         if spec.coefs[0] is not None:  # a single coefficient, as camera(..., contrast = j)
             rcontrast = r.scalar(int(spec.coefs[0]) + 1)
         else:

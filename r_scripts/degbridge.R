@@ -66,7 +66,8 @@
     .degbridge$bridge <- reticulate::import("degbridge._reticulate", convert = TRUE)
     .degbridge$params <- reticulate::import("degbridge._params", convert = TRUE)
     env <- new.env(parent = globalenv())
-    sys.source(.degbridge$bridge$r_script_path("limma_de.R"), envir = env)
+    for (f in c("limma_de.R", "limma_fit.R", "genesets.R"))
+      sys.source(.degbridge$bridge$r_script_path(f), envir = env)
     .degbridge$limma <- env
   }
   .degbridge
@@ -135,32 +136,12 @@
   }
 }
 
-degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, contrast = NULL,
-                            coef = NULL, method = NULL, normalize = "TMM",
-                            filter = TRUE, robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
-                            weights = c("none", "arrayWeights", "quality"), confint = FALSE,
-                            prior.count = 3, match = c("ids", "position")) {
-  match <- match.arg(match)
-  weights <- match.arg(weights)
-  m <- .degbridge_modules()
-  x <- as.matrix(x)
-  storage.mode(x) <- "double"
-  if (is.null(method)) {
-    choice <- .degbridge_choose_method(x)
-    method <- choice$method
-    method_choice <- paste0(method, ": ", choice$why)
-    message("degbridge_limma: method = \"", method, "\" (", choice$why, ")")
-  } else {
-    ## the allowed values and the error message are Python's (degbridge._params)
-    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
-    m$params$check_param("method", method)
-    method_choice <- paste0(method, ": given")
-  }
-  .degbridge_check_matrix(x, method)
-  if (!is.null(coef)) {
-    if (!is.null(contrast)) stop("give contrast or coef, not both")
-    contrast <- coef
-  }
+## The design (and contrasts) checked and built in Python (degbridge.design, the code of the
+## Python API), from the sample sheet, a formula, groups or a numeric design matrix.
+## design_only: no contrast yet (a fit). Returns the spec, the sheet in colnames(x) order, the
+## design matrix D, and the contrast matrix cm or the single coefficient cf.
+.degbridge_build <- function(m, x, samples, design, groups, contrast, match,
+                             design_only = FALSE) {
   ## Rows are matched to samples in Python (degbridge.design.align_samples, the rule the
   ## Python API and the CLI use): by row names, or by a column holding exactly colnames(x).
   ## Automatic row names (1..n) are no IDs, so they are not sent.
@@ -192,19 +173,56 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
     contrast = if (is.null(contrast)) NULL else as.list(contrast),
     sample_rownames = rn,
     samples_nrow = if (is.null(samples)) NULL else nrow(samples),
-    match = match
+    match = match,
+    design_only = design_only
   )
   if (!is.null(samples)) samples <- samples[as.integer(unlist(spec$order)) + 1L, , drop = FALSE]
   D <- matrix(as.double(unlist(spec$design)), nrow = spec$nrow,
               dimnames = list(NULL, unlist(spec$colnames)))
-  cm <- NULL
-  cf <- NULL
-  if (is.null(spec$coef)) {
-    cm <- matrix(as.double(unlist(spec$contrasts)), nrow = spec$ncol,
-                 dimnames = list(unlist(spec$colnames), unlist(spec$contrast_names)))
+  c(list(spec = spec, samples = samples, D = D), .degbridge_contrasts(spec))
+}
+
+## The contrast matrix (design columns x contrasts) or the single design column tested.
+.degbridge_contrasts <- function(spec) {
+  if (length(spec$contrast_names) == 0) return(list(cm = NULL, cf = NULL))
+  if (!is.null(spec$coef)) return(list(cm = NULL, cf = spec$coef))
+  list(cm = matrix(as.double(unlist(spec$contrasts)), nrow = spec$ncol,
+                   dimnames = list(unlist(spec$colnames), unlist(spec$contrast_names))),
+       cf = NULL)
+}
+
+degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, contrast = NULL,
+                            coef = NULL, method = NULL, normalize = "TMM",
+                            filter = TRUE, robust = FALSE, trend = FALSE, lfc = 0, block = NULL,
+                            weights = c("none", "arrayWeights", "quality"), confint = FALSE,
+                            prior.count = 3, match = c("ids", "position")) {
+  match <- match.arg(match)
+  weights <- match.arg(weights)
+  m <- .degbridge_modules()
+  x <- as.matrix(x)
+  storage.mode(x) <- "double"
+  if (is.null(method)) {
+    choice <- .degbridge_choose_method(x)
+    method <- choice$method
+    method_choice <- paste0(method, ": ", choice$why)
+    message("degbridge_limma: method = \"", method, "\" (", choice$why, ")")
   } else {
-    cf <- spec$coef
+    ## the allowed values and the error message are Python's (degbridge._params)
+    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
+    m$params$check_param("method", method)
+    method_choice <- paste0(method, ": given")
   }
+  .degbridge_check_matrix(x, method)
+  if (!is.null(coef)) {
+    if (!is.null(contrast)) stop("give contrast or coef, not both")
+    contrast <- coef
+  }
+  built <- .degbridge_build(m, x, samples, design, groups, contrast, match)
+  spec <- built$spec
+  samples <- built$samples
+  D <- built$D
+  cm <- built$cm
+  cf <- built$cf
   if (is.character(block) && length(block) == 1 && !is.null(samples)) block <- samples[[block]]
   res <- m$limma$degbridge_limma_de(unname(x), D, contrasts = cm, coef = cf, method = method,
                                     normalize = normalize, filter = filter, robust = robust,
@@ -212,7 +230,12 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
                                     block = if (is.null(block)) NULL else as.character(block),
                                     weights = weights, confint = confint, prior.count = prior.count)
   for (w in unique(res$warnings)) warning("R (limma/edgeR): ", w, call. = FALSE)
-  genes <- rownames(x)[res$keep]
+  .degbridge_tables(res, rownames(x)[res$keep], spec, method_choice)
+}
+
+## limma's tables with gene IDs as row names, sorted by B (or P.Value with treat); one
+## data.frame for one contrast, else a named list (and the moderated F table as $F).
+.degbridge_tables <- function(res, genes, spec, method_choice) {
   order_table <- function(tt) {
     rownames(tt) <- genes
     key <- if ("B" %in% names(tt)) -tt$B else tt$P.Value
@@ -232,6 +255,196 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
   }
   attr(tables, "method_choice") <- method_choice
   tables
+}
+
+## ---------------------------------------------------------------------------------------
+## A fit kept, tested again for new contrasts (degbridge.fit_limma / LimmaFit in Python)
+##
+##   f <- degbridge_fit(counts, samples, design = ~ celltype + dex)     # voom + lmFit once
+##   degbridge_test(f, coef = "dextreated")                              # no refit
+##   degbridge_test(f, contrast = "celltypeN080611 - celltypeN061011")
+##   summary(degbridge_decide_tests(f, contrast = c("dextreated", "celltypeN080611")))
+##   degbridge_camera(f, "GO:BP", coef = "dextreated", min.size = 10, max.size = 500)
+##   degbridge_camera(f, list(set1 = c("ENSG...", ...)), coef = "dextreated")
+##
+## degbridge_fit takes the arguments of degbridge_limma that concern the fit (x, samples,
+## design, groups, method, normalize, filter, block, weights, prior.count, match) and returns
+## a "degbridge_fit" list: fit (limma's MArrayLM, gene IDs as row names), design, E and
+## weights (what voom gave lmFit: the gene-set tests use them), genes, trend, method_choice.
+## ---------------------------------------------------------------------------------------
+
+degbridge_fit <- function(x, samples = NULL, design = NULL, groups = NULL, method = NULL,
+                          normalize = "TMM", filter = TRUE, block = NULL,
+                          weights = c("none", "arrayWeights", "quality"), prior.count = 3,
+                          match = c("ids", "position")) {
+  match <- match.arg(match)
+  weights <- match.arg(weights)
+  m <- .degbridge_modules()
+  x <- as.matrix(x)
+  storage.mode(x) <- "double"
+  if (is.null(method)) {
+    choice <- .degbridge_choose_method(x)
+    method <- choice$method
+    method_choice <- paste0(method, ": ", choice$why)
+    message("degbridge_fit: method = \"", method, "\" (", choice$why, ")")
+  } else {
+    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
+    m$params$check_param("method", method)
+    method_choice <- paste0(method, ": given")
+  }
+  .degbridge_check_matrix(x, method)
+  built <- .degbridge_build(m, x, samples, design, groups, NULL, match, design_only = TRUE)
+  D <- built$D
+  if (is.character(block) && length(block) == 1 && !is.null(built$samples))
+    block <- built$samples[[block]]
+  res <- m$limma$degbridge_limma_fit(unname(x), D, method = method, normalize = normalize,
+                                     filter = filter,
+                                     block = if (is.null(block)) NULL else as.character(block),
+                                     weights = weights, prior.count = prior.count)
+  for (w in unique(res$warnings)) warning("R (limma/edgeR): ", w, call. = FALSE)
+  genes <- rownames(x)[res$keep]
+  E <- if (is.null(res$E)) unname(x) else res$E
+  dimnames(E) <- list(genes, colnames(x))
+  w <- res$weights
+  if (!is.null(w)) dimnames(w) <- dimnames(E)
+  structure(list(fit = m$limma$degbridge_make_fit(res$parts, D, genes), design = D, E = E,
+                 weights = w, genes = genes, samples = colnames(x), trend = isTRUE(res$trend),
+                 block = if (is.null(block)) NULL else as.character(block),
+                 method_choice = method_choice),
+            class = "degbridge_fit")
+}
+
+print.degbridge_fit <- function(x, ...) {
+  cat("degbridge_fit: ", length(x$genes), " genes x ", length(x$samples), " samples (",
+      x$method_choice, "); coefficients: ", paste(colnames(x$design), collapse = ", "), "\n",
+      sep = "")
+  invisible(x)
+}
+
+## Contrasts of a fit, parsed and checked in Python against the design's columns.
+.degbridge_fit_contrasts <- function(f, contrast, coef) {
+  if (!inherits(f, "degbridge_fit")) stop("expected the result of degbridge_fit()")
+  if (!is.null(coef)) {
+    if (!is.null(contrast)) stop("give contrast or coef, not both")
+    contrast <- coef
+  }
+  if (is.null(contrast)) stop("say what to test: contrast = or coef = (design columns: ",
+                              paste(colnames(f$design), collapse = ", "), ")")
+  m <- .degbridge_modules()
+  spec <- m$bridge$limma_inputs(sample_ids = as.list(f$samples),
+                                design_matrix = as.list(as.double(f$design)),
+                                design_colnames = as.list(colnames(f$design)),
+                                contrast = as.list(contrast))
+  c(list(spec = spec), .degbridge_contrasts(spec))
+}
+
+## New contrasts on the fit, without refitting: contrasts.fit -> eBayes/treat -> topTable, as
+## degbridge_limma tests them (the same R code). Returns what degbridge_limma returns.
+degbridge_test <- function(f, contrast = NULL, coef = NULL, robust = FALSE, trend = FALSE,
+                           lfc = 0, confint = FALSE) {
+  cs <- .degbridge_fit_contrasts(f, contrast, coef)
+  m <- .degbridge_modules()
+  res <- m$limma$degbridge_limma_de(f$fit, f$design, contrasts = cs$cm, coef = cs$cf,
+                                    robust = robust, trend = trend || f$trend, lfc = lfc,
+                                    confint = confint)
+  for (w in unique(res$warnings)) warning("R (limma): ", w, call. = FALSE)
+  .degbridge_tables(res, f$genes, cs$spec, f$method_choice)
+}
+
+## limma's decideTests on contrasts of the fit (all design columns by default): a TestResults
+## matrix (genes x contrasts of -1/0/1) for summary().
+degbridge_decide_tests <- function(f, contrast = NULL, method = "separate",
+                                   adjust.method = "BH", p.value = 0.05, lfc = 0,
+                                   robust = FALSE, trend = FALSE) {
+  if (is.null(contrast)) contrast <- colnames(f$design)
+  cs <- .degbridge_fit_contrasts(f, contrast, NULL)
+  cm <- cs$cm
+  if (is.null(cm)) {  # one design column
+    cm <- matrix(0, nrow = ncol(f$design), ncol = 1,
+                 dimnames = list(colnames(f$design), unlist(cs$spec$contrast_names)))
+    cm[cs$cf, 1] <- 1
+  }
+  m <- .degbridge_modules()
+  res <- m$limma$degbridge_decide_fit(f$fit, cm, trend = trend || f$trend, robust = robust,
+                                      method = method, adjust.method = adjust.method,
+                                      p.value = p.value, lfc = lfc)
+  for (w in unique(res$warnings)) warning("R (limma): ", w, call. = FALSE)
+  out <- res$results
+  dimnames(out) <- list(f$genes, colnames(cm))
+  methods::new("TestResults", out)
+}
+
+## Gene sets for a fit: a named list of gene IDs (matched to the fit's IDs), or "GO:BP",
+## "GO:MF", "GO:CC" (org.Hs.eg.db's GO2ALLEGS: genes annotated to the term or a descendant,
+## kept with min.size to max.size Entrez genes; the fit's IDs mapped to Entrez IDs with the ID
+## type detected by degbridge), as limma's ids2indices index.
+.degbridge_index <- function(f, sets, min.size, max.size, species) {
+  m <- .degbridge_modules()
+  if (is.character(sets) && length(sets) == 1) {
+    ontology <- toupper(sets)
+    if (!ontology %in% c("GO:BP", "GO:MF", "GO:CC"))
+      stop("unknown gene sets '", sets, "': a named list of gene IDs, or one of GO:BP, GO:MF, GO:CC")
+    go <- m$limma$degbridge_go_sets(substring(ontology, 4), species)
+    keep <- go$sizes >= min.size & go$sizes <= max.size
+    members <- split(go$universe[go$codes], factor(rep.int(go$ids, go$sizes), levels = go$ids))
+    sets <- members[keep]
+    keytype <- reticulate::import("degbridge.annotation")$detect_keytype(as.list(f$genes))
+    ids <- if (keytype == "ENSEMBL") sub("\\..*$", "", f$genes) else f$genes
+    ids <- m$limma$degbridge_entrez_of(ids, keytype, species)
+    attr(sets, "mapping") <- c(keytype = keytype, genes = length(ids),
+                               mapped = sum(!is.na(ids)))
+  } else {
+    if (!is.list(sets) || is.null(names(sets)))
+      stop("gene sets are a named list of gene ID vectors, or \"GO:BP\", \"GO:MF\", \"GO:CC\"")
+    ids <- f$genes
+  }
+  index <- limma::ids2indices(sets, ids)
+  if (!length(index))
+    stop("no gene of the ", length(sets), " gene sets is among the fit's ", length(f$genes),
+         " genes (e.g. ", paste(utils::head(f$genes, 3), collapse = ", "), ")")
+  if (!is.null(attr(sets, "mapping"))) {
+    mp <- attr(sets, "mapping")
+    message("gene sets: ", mp[["mapped"]], " of ", mp[["genes"]], " genes mapped (",
+            mp[["keytype"]], " IDs to Entrez); ", length(index), " of ", length(sets),
+            " sets tested")
+  }
+  index
+}
+
+.degbridge_one_contrast <- function(f, contrast, coef) {
+  cs <- .degbridge_fit_contrasts(f, contrast, coef)
+  if (length(cs$spec$contrast_names) != 1) stop("gene-set tests take one contrast")
+  if (is.null(cs$cm)) cs$cf else cs$cm[, 1]
+}
+
+## limma's camera on the fit's E and weights (voom's), as camera(v, index, design, contrast).
+degbridge_camera <- function(f, sets, contrast = NULL, coef = NULL, inter.gene.cor = 0.01,
+                             use.ranks = FALSE, allow.neg.cor = FALSE, trend.var = FALSE,
+                             sort = TRUE, min.size = 1, max.size = Inf, species = "human") {
+  index <- .degbridge_index(f, sets, min.size, max.size, species)
+  ctr <- .degbridge_one_contrast(f, contrast, coef)
+  m <- .degbridge_modules()
+  res <- m$limma$degbridge_camera(unname(f$E), f$weights, f$design, ctr, index,
+                                  inter.gene.cor = inter.gene.cor, use.ranks = use.ranks,
+                                  allow.neg.cor = allow.neg.cor, trend.var = trend.var,
+                                  sort = sort)
+  for (w in unique(res$warnings)) warning("R (limma): ", w, call. = FALSE)
+  res$table
+}
+
+## limma's fry on the fit (its block and consensus correlation, if any).
+degbridge_fry <- function(f, sets, contrast = NULL, coef = NULL, standardize = "posterior.sd",
+                          sort = "directional", trend.var = FALSE, robust = FALSE,
+                          min.size = 1, max.size = Inf, species = "human") {
+  index <- .degbridge_index(f, sets, min.size, max.size, species)
+  ctr <- .degbridge_one_contrast(f, contrast, coef)
+  m <- .degbridge_modules()
+  corr <- if (is.null(f$block)) NULL else f$fit$correlation
+  res <- m$limma$degbridge_fry(unname(f$E), f$weights, f$design, ctr, index, block = f$block,
+                               correlation = corr, standardize = standardize, sort = sort,
+                               trend.var = trend.var, robust = robust)
+  for (w in unique(res$warnings)) warning("R (limma): ", w, call. = FALSE)
+  res$table
 }
 
 degbridge_compare <- function(table, target = "logFC", ...) {

@@ -35,6 +35,7 @@ R_FILES = (
     "limma_de.R",
     "limma_fit.R",
     "annotation.R",
+    "genesets.R",
     "plots.R",
     "edger_de.R",
     "deseq2_de.R",
