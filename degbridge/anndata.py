@@ -93,12 +93,22 @@ def _check_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
         raise ValueError(_counts_message(layer, adata, bad))
 
 
-def _indicator(codes: np.ndarray, n_groups: int):
-    """Groups × cells sparse matrix of ones: ``indicator @ X`` sums the cells of each group."""
+def _indicator(codes: np.ndarray, n_groups: int, fmt: str = "csr"):
+    """Groups × cells sparse matrix of ones: ``indicator @ X`` sums the cells of each group.
+
+    Built as CSC (one value per cell: its group) straight from the codes; ``fmt="csr"`` for a
+    product with cell rows (CSR or dense), ``"csc"`` with CSC blocks (no conversion of the
+    block). 32-bit indices when they fit, as scipy's own.
+    """
     import scipy.sparse as sp
 
     n_cells = len(codes)
-    return sp.csr_matrix((np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_groups, n_cells))
+    index = np.int32 if max(n_cells, n_groups) < np.iinfo(np.int32).max else np.int64
+    csc = sp.csc_matrix(
+        (np.ones(n_cells), codes.astype(index), np.arange(n_cells + 1, dtype=index)),
+        shape=(n_groups, n_cells),
+    )
+    return csc if fmt == "csc" else csc.tocsr()
 
 
 def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
@@ -113,22 +123,21 @@ def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000)
 
     n_cells, n_genes = X.shape
     out = np.zeros((n_groups, n_genes))
-    indicator = _indicator(codes, n_groups)
     if not sp.issparse(X):
         step = max(1, block_nnz // max(n_genes, 1))
         for start in range(0, n_cells, step):
             stop = min(start + step, n_cells)
-            out += indicator[:, start:stop] @ np.asarray(X[start:stop], dtype=np.float64)
+            block = np.asarray(X[start:stop], dtype=np.float64)
+            out += _indicator(codes[start:stop], n_groups) @ block
         return out
     if X.format == "csc":
-        bounds = _blocks(X.indptr, block_nnz)
-        for start, stop in bounds:
-            block = X[:, start:stop]
-            out[:, start:stop] = (indicator @ block).toarray()
+        indicator = _indicator(codes, n_groups, "csc")
+        for start, stop in _blocks(X.indptr, block_nnz):
+            out[:, start:stop] = (indicator @ X[:, start:stop]).toarray()
         return out
     X = X.tocsr() if X.format != "csr" else X
     for start, stop in _blocks(X.indptr, block_nnz):
-        out += (indicator[:, start:stop] @ X[start:stop]).toarray()
+        out += (_indicator(codes[start:stop], n_groups) @ X[start:stop]).toarray()
     return out
 
 
@@ -180,10 +189,7 @@ class _BackedMatrix:
         else:
             self.major, self.minor = rows, cols
             n_major, n_minor = n_rows, n_cols
-        if self.format == "dense":
-            self.cum = np.arange(n_major + 1, dtype=np.int64) * n_minor
-        else:
-            self.cum = np.asarray(dataset.group["indptr"][...], dtype=np.int64)
+        self.n_file_minor = n_minor
         self.n_major = n_major if self.major is None else len(self.major)
         self.shape = (
             len(rows) if rows is not None else n_rows,
@@ -226,21 +232,36 @@ class _BackedMatrix:
             return ds[lo:hi] if take is None else ds[take]
         return ds[lo:hi] if take is None else ds[np.asarray(take)]
 
+    def _plan(self) -> list[tuple[int, int, int, int, bool]]:
+        """The blocks to read: ``(start, stop, lo, hi, contiguous)``, the view's major
+        elements start:stop, file elements lo:hi, and whether to read all of lo:hi (else only
+        the view's elements). The file's offsets (one per cell) are only held here, not
+        while the blocks are read."""
+        n_file = self.dataset.shape[1 if self.format == "csc" else 0]
+        if self.format == "dense":
+            cum = np.arange(n_file + 1, dtype=np.int64) * self.n_file_minor
+        else:
+            cum = np.asarray(self.dataset.group["indptr"][...], dtype=np.int64)
+        major = self.major
+        if major is None:
+            return [(a, b, a, b, True) for a, b in _blocks(cum, self.block)]
+        view_cum = np.concatenate([[0], np.cumsum(cum[major + 1] - cum[major])])
+        plan = []
+        for a, b in _blocks(view_cum, self.block):
+            lo, hi = int(major[a]), int(major[b - 1]) + 1
+            plan.append((a, b, lo, hi, bool(cum[hi] - cum[lo] <= 4 * self.block)))
+        return plan
+
     def blocks(self):
         """``(start, stop, block)``: the view's major elements start:stop, in memory (CSR or
         dense rows × all selected genes; CSC all selected cells × columns)."""
         major, minor = self.major, self.minor
-        lengths = self.cum[1:] - self.cum[:-1]
-        if major is not None:
-            lengths = lengths[major]
-        view_cum = np.concatenate([[0], np.cumsum(lengths)])
-        for start, stop in _blocks(view_cum, self.block):
+        for start, stop, lo, hi, contiguous in self._plan():
             if major is None:
                 block = self._read(start, stop, None)
             else:
-                lo, hi = int(major[start]), int(major[stop - 1]) + 1
                 want = major[start:stop]
-                if self.cum[hi] - self.cum[lo] <= 4 * self.block:
+                if contiguous:
                     block = self._read(lo, hi, None)
                     if len(want) != hi - lo:
                         local = want - lo
@@ -263,7 +284,12 @@ class _BackedMatrix:
         bad block; the check runs to the end, so the error is the in-memory one."""
         n_genes = self.shape[1]
         out = None if codes is None else np.zeros((n_groups, n_genes))
-        indicator = None if codes is None else _indicator(codes, n_groups)
+        # CSC blocks hold every cell: one cells → samples matrix; row blocks build their own
+        whole = (
+            _indicator(codes, n_groups, "csc")
+            if codes is not None and self.format == "csc"
+            else None
+        )
         found: dict[str, list] = {}  # kind → [count, (cell, gene), value]
         for start, stop, block in self.blocks():
             bad = find_non_counts(block, chunk=_CHECK_CHUNK)
@@ -275,12 +301,21 @@ class _BackedMatrix:
                 out = None
             if out is None:
                 continue
-            if self.format == "csc":
-                out[:, start:stop] = (indicator @ block).toarray()
-            elif self.format == "csr":
-                out += (indicator[:, start:stop] @ block).toarray()
-            else:
-                out += indicator[:, start:stop] @ np.asarray(block, dtype=np.float64)
+            if self.format == "dense":
+                out += _indicator(codes[start:stop], n_groups) @ np.asarray(block, np.float64)
+                continue
+            # sparse products in parts of about _CHECK_CHUNK stored values: scipy allocates
+            # a product's output for as many values as its input before compacting it
+            for a, b in _blocks(block.indptr, _CHECK_CHUNK):
+                if self.format == "csc":
+                    part, offset = whole @ block[:, a:b], start + a
+                else:
+                    part, offset = (
+                        _indicator(codes[start + a : start + b], n_groups) @ block[a:b],
+                        0,
+                    )
+                part = part.tocoo()
+                np.add.at(out, (part.row, part.col + offset), part.data)
         problem = None
         for kind in _KINDS:
             if kind in found:
@@ -299,27 +334,116 @@ def _sparse_dataset(group):
     return sparse_dataset(group)
 
 
+#: cells handled at a time by the per-cell bookkeeping (sample codes, first cells, constant
+#: obs columns), so that its temporaries stay a few MB however many cells there are
+_CELL_CHUNK = 1 << 18
+
+
+def _small_int(n: int) -> np.dtype:
+    """The smallest signed integer type holding 0..n (codes of n values)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def _value_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of a column's values (equal values, equal codes) and the values coded.
+
+    A categorical column gives its own codes (no copy; -1 for a missing value); any other is
+    factorised as pandas' ``nunique(dropna=False)`` does (a missing value is one more value),
+    its codes in the smallest integer type.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), column.cat.categories
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(_small_int(len(uniques)), copy=False), pd.Index(uniques)
+
+
 def _sample_codes(obs: pd.DataFrame, keys: list[str]):
     """Pseudobulk sample of each cell: the ``obs[keys]`` values as strings joined by ``_``,
     coded in sorted order of those labels (labels that coincide are one sample).
 
-    Each key is factorised on its own and only the distinct combinations become strings, so
-    the cost per cell is a few integers, not one new string per cell. Returns the codes, the
-    sorted labels, and per key its codes and string labels.
+    Categorical columns are coded by their own codes (no copy), others factorised once; only
+    the distinct combinations present become strings, so the cost per cell is one small
+    integer (the smallest type that holds the samples), never a string or a 64-bit code.
+    Returns the codes, the sorted labels, and per key its codes and string labels.
     """
+    n = len(obs)
     key_codes, key_labels = [], []
     for key in keys:
-        c, u = pd.factorize(obs[key])
-        key_codes.append(c)
-        key_labels.append(np.asarray(pd.Index(u).astype(str), dtype=object))
-    if len(keys) == 1:
-        pair, labels = key_codes[0], key_labels[0]
+        codes, values = _value_codes(obs[key])
+        key_codes.append(codes)
+        key_labels.append(np.asarray(values.astype(str), dtype=object))
+    sizes = [len(lab) for lab in key_labels]
+    shape = int(np.prod(sizes, dtype=np.int64))
+    dtype = _small_int(shape)
+
+    def combos(lo: int, hi: int) -> np.ndarray:
+        """The combination code (key codes in mixed radix) of cells lo:hi."""
+        out = key_codes[0][lo:hi].astype(dtype)
+        for c, size in zip(key_codes[1:], sizes[1:]):
+            out *= dtype.type(size)
+            out += c[lo:hi]
+        return out
+
+    chunks = [(lo, min(lo + _CELL_CHUNK, n)) for lo in range(0, n, _CELL_CHUNK)]
+    dense = shape <= max(4 * n, 1 << 20)  # a table over every combination is small
+    # the combinations present (codes are never -1: missing values were refused)
+    if dense:
+        seen = np.zeros(shape, dtype=bool)
+        for lo, hi in chunks:
+            seen[combos(lo, hi)] = True
+        present = np.flatnonzero(seen)
+        del seen
     else:
-        (c0, c1), (u0, u1) = key_codes, key_labels
-        present, pair = np.unique(c0.astype(np.int64) * len(u1) + c1, return_inverse=True)
-        labels = np.array([f"{u0[p // len(u1)]}_{u1[p % len(u1)]}" for p in present], dtype=object)
+        present = np.unique(np.concatenate([np.unique(combos(lo, hi)) for lo, hi in chunks]))
+    parts, rest = [], present
+    for size in reversed(sizes):
+        parts.append(rest % size)
+        rest = rest // size
+    parts.reverse()
+    labels = np.array(
+        ["_".join(lab[c] for lab, c in zip(key_labels, cs)) for cs in zip(*parts)], dtype=object
+    )
     small, uniques = pd.factorize(labels, sort=True)
-    return small[np.ravel(pair)], uniques, key_codes, key_labels
+    sample = np.empty(n, dtype=_small_int(len(uniques)))
+    if dense:
+        table = np.zeros(shape, dtype=sample.dtype)
+        table[present] = small
+        for lo, hi in chunks:
+            sample[lo:hi] = table[combos(lo, hi)]
+    else:
+        for lo, hi in chunks:
+            sample[lo:hi] = small[np.searchsorted(present, combos(lo, hi))]
+    return sample, uniques, key_codes, key_labels
+
+
+def _first_cells(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """The position of the first cell of each code (-1: none)."""
+    first = np.full(n_groups, -1, dtype=np.int64)
+    for lo in range(0, len(codes), _CELL_CHUNK):
+        u, at = np.unique(codes[lo : lo + _CELL_CHUNK], return_index=True)
+        new = first[u] < 0
+        first[u[new]] = at[new] + lo
+    return first
+
+
+def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -> list[str]:
+    """The ``obs`` columns with one value (missing counted as a value) within each code, as
+    pandas' ``groupby(codes).nunique(dropna=False) <= 1``; compared cell by cell with each
+    code's first cell, on the columns' codes."""
+    constant = []
+    for col in obs.columns:
+        values, _ = _value_codes(obs[col])
+        ref = values[first]
+        if all(
+            np.array_equal(values[lo : lo + _CELL_CHUNK], ref[codes[lo : lo + _CELL_CHUNK]])
+            for lo in range(0, len(codes), _CELL_CHUNK)
+        ):
+            constant.append(col)
+        del values
+    return constant
 
 
 def pseudobulk(
@@ -395,13 +519,16 @@ def pseudobulk(
     if backed is None:
         X = get_matrix(adata, layer)
         _check_counts(X, layer, adata)
+    obs = adata.obs  # once: each access of a view's obs builds a new frame
     keys = [sample_key] if groupby is None else [sample_key, groupby]
-    if adata.obs[keys].isna().any().any():
+    if any(obs[key].isna().any() for key in keys):
         check_backed()
         msg = f"obs columns {keys} have missing values; every cell needs a sample (and group)"
         raise ValueError(msg)
-    codes, uniques, key_codes, key_labels = _sample_codes(adata.obs, keys)
-    n_cells = np.bincount(codes, minlength=len(uniques))
+    codes, uniques, key_codes, key_labels = _sample_codes(obs, keys)
+    n_cells = np.zeros(len(uniques), dtype=np.int64)
+    for lo in range(0, len(codes), _CELL_CHUNK):
+        n_cells += np.bincount(codes[lo : lo + _CELL_CHUNK], minlength=len(uniques))
     keep = n_cells >= min_cells
     dropped = {str(u): int(c) for u, c in zip(uniques, n_cells) if c < min_cells}
     if not keep.any():
@@ -419,16 +546,13 @@ def pseudobulk(
             raise ValueError(_counts_message(layer, adata, problem))
         values = sums[keep]
     names = [str(u) for u, k in zip(uniques, keep) if k]
-    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
-    constant = []
-    for col in adata.obs.columns:
-        per = adata.obs[col].groupby(codes, observed=True).nunique(dropna=False)
-        if (per <= 1).all():
-            constant.append(col)
-    pb_obs = adata.obs.iloc[first.loc[np.flatnonzero(keep)].to_numpy()][constant].copy()
+    first = _first_cells(codes, len(uniques))
+    constant = _constant_columns(obs, codes, first)
+    first = first[keep]
+    pb_obs = obs.iloc[first][constant].copy()
     pb_obs.index = pd.Index(names)
     for k, c, lab in zip(keys, key_codes, key_labels):
-        pb_obs[k] = lab[c[first.loc[np.flatnonzero(keep)].to_numpy()]]
+        pb_obs[k] = lab[c[first]]
     pb_obs["n_cells"] = n_cells[keep]
     out = ad.AnnData(X=values, obs=pb_obs, var=pd.DataFrame(index=adata.var_names.copy()))
     out.uns["pseudobulk"] = {

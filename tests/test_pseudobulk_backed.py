@@ -259,3 +259,38 @@ def _closed_form_sparse(X, donors):
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     np.add.at(out, (codes[rows], X.indices), X.data.astype(np.float64))
     return out
+
+
+def test_sample_codes_and_constant_columns_match_pandas_groupby(tmp_path):
+    """The per-cell bookkeeping works on small integer codes (categorical codes as stored):
+    samples, cell counts, sums and the constant obs columns must be pandas' own, with unused
+    categories, a non-categorical key, labels that coincide once joined, and missing values
+    in a non-key column (a value for nunique(dropna=False))."""
+    cells = _cells(n_cells=1500)
+    rng = np.random.default_rng(5)
+    donor = rng.choice(["a_b", "a", "x"], cells.n_obs)
+    cells.obs["donor"] = pd.Categorical(donor, categories=["unused", "x", "a", "a_b"])
+    # "a_b" + "c" and "a" + "b_c" are one sample "a_b_c"; a non-categorical (object) key
+    cells.obs["part"] = np.where(donor == "a", "b_c", rng.choice(["c", "d"], cells.n_obs))
+    cells.obs["level"] = np.where(donor == "x", np.nan, 0.0)  # constant in every sample
+    cells.obs["noise"] = rng.integers(0, 3, cells.n_obs)  # not constant
+    backed = _backed(cells, tmp_path)
+    keys = ["donor", "part"]
+    label = cells.obs["donor"].astype(str) + "_" + cells.obs["part"].astype(str)
+    for adata in (cells, backed):
+        pb = pseudobulk(adata, "donor", groupby="part", min_cells=1)
+        sizes = label.value_counts().sort_index()
+        assert list(pb.obs_names) == list(sizes.index)
+        assert "a_b_c" in pb.obs_names
+        assert pb.uns["pseudobulk"]["dropped"] == {}  # no sample of the unused category
+        assert pb.obs["n_cells"].tolist() == sizes.tolist()
+        ref = pd.DataFrame(cells.X.toarray(), dtype=np.float64).groupby(label.to_numpy()).sum()
+        assert np.array_equal(pb.X, ref.loc[list(pb.obs_names)].to_numpy())
+        per = cells.obs.groupby(label.to_numpy()).nunique(dropna=False)
+        constant = [c for c in cells.obs.columns if (per[c] <= 1).all()]
+        assert set(pb.obs.columns) - {"n_cells"} == set(constant) | set(keys)
+        assert "level" in constant and "noise" not in constant and "batch" in constant
+        first = pd.Series(np.arange(cells.n_obs)).groupby(label.to_numpy()).first()
+        for k in keys:
+            assert pb.obs[k].tolist() == cells.obs[k].astype(str).to_numpy()[first].tolist()
+    backed.file.close()
