@@ -117,6 +117,15 @@ degbridge_camera <- function(E, weights, design, contrast, index, inter.gene.cor
   )))
 }
 
+## cameraPR: camera on a ranked statistic (a DE table's t, or any genewise statistic), for
+## tables without the expression matrix behind them.
+degbridge_camera_pr <- function(statistic, index, inter.gene.cor = 0.01, use.ranks = FALSE,
+                                sort = TRUE) {
+  .degbridge_capture(list(table = limma::cameraPR(
+    statistic, index, use.ranks = use.ranks, inter.gene.cor = inter.gene.cor, sort = sort
+  )))
+}
+
 degbridge_fry <- function(E, weights, design, contrast, index, block = NULL,
                           correlation = NULL, standardize = "posterior.sd",
                           sort = "directional", trend.var = FALSE, robust = FALSE) {

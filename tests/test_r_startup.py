@@ -59,3 +59,30 @@ def test_r_session_respects_the_users_r_vsize():
     out = json.loads(_run(HEAP_CODE, _env(R_VSIZE="300M")))
     assert out["trigger_mb"] == pytest.approx(300)
     assert out["env"] == "300M"
+
+
+@pytest.mark.r
+def test_ctrl_c_while_r_starts_is_held_until_r_is_up():
+    """A Ctrl-C during R's start-up (loading limma, edgeR) waits for the start-up to finish,
+    then raises KeyboardInterrupt; R is left whole and usable (a Ctrl-C delivered inside the
+    start-up used to leave R half-initialised, or be swallowed by a console callback)."""
+    code = """
+import os, signal, threading, warnings
+warnings.simplefilter("error")
+import degbridge.r as r
+threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    r.session()
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+s = r.session()
+print("usable", sorted(s.versions) == ["R", "edgeR", "limma"], r.to_numpy(s.ri.baseenv["sum"](s.ri.IntSexpVector([1, 2])))[0])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines == ["interrupted", "usable True 3"], (out.stdout, out.stderr)
+    assert "initialized outside of rpy2" not in out.stderr

@@ -222,12 +222,21 @@ def session() -> _Session:
             problem = _rpy2_problem()
             if problem or _r_home() is None:
                 check_r(start=False)
-            with _environment_kept("LD_LIBRARY_PATH"), _environment_kept(R_VSIZE_VARIABLE):
+            # Ctrl-C while R starts (seconds: loading limma and edgeR) is held until R is up:
+            # delivered inside R's start-up (a console callback) it would be swallowed
+            with (
+                _environment_kept("LD_LIBRARY_PATH"),
+                _environment_kept(R_VSIZE_VARIABLE),
+                _interruptible(stop_r=False) as interrupted,
+            ):
                 os.environ.setdefault(R_VSIZE_VARIABLE, R_VSIZE_DEFAULT)
                 try:
                     _session = _Session()
-                except RNotAvailableError as err:
-                    _session_error = err
+                except Exception as err:
+                    if interrupted:  # R stopped because of the Ctrl-C: not a lasting failure
+                        raise KeyboardInterrupt from None
+                    if isinstance(err, RNotAvailableError):
+                        _session_error = err
                     raise
     return _session
 
@@ -252,7 +261,7 @@ def _environment_kept(name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _interruptible() -> Iterator[list[bool]]:
+def _interruptible(*, stop_r: bool = True) -> Iterator[list[bool]]:
     """Turn Ctrl-C during an R call into a KeyboardInterrupt raised after R returns.
 
     rpy2 lets R call back into Python while it computes (``R_ProcessEvents``, console
@@ -263,6 +272,8 @@ def _interruptible() -> Iterator[list[bool]]:
     next ``R_CheckUserInterrupt``) to stop; once R has returned, the interrupt is delivered
     to the previous handler (``KeyboardInterrupt`` by default). Only in the main thread
     (the only one that receives signals), and only when Python handles SIGINT.
+    ``stop_r=False`` only records (while R itself starts: an interrupt flag set during R's
+    initialisation kills the process with "unable to initialize the JIT").
     """
     import signal
 
@@ -278,15 +289,16 @@ def _interruptible() -> Iterator[list[bool]]:
 
     def record(signum, frame):
         flag.append(True)
-        with contextlib.suppress(Exception):
-            openrlib.rlib.R_interrupts_pending = 1
+        if stop_r:
+            with contextlib.suppress(Exception):
+                openrlib.rlib.R_interrupts_pending = 1
 
     signal.signal(signal.SIGINT, record)
     try:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
-        if flag:
+        if flag and stop_r:
             with contextlib.suppress(Exception):
                 openrlib.rlib.R_interrupts_pending = 0  # not carried into the next R call
     if flag:
