@@ -8,6 +8,9 @@ in memory or after a ``.h5ad`` round trip.
 >>> db.get.limma_df(adata, contrast="(b + c)/2 - a")  # one contrast
 >>> db.tl.compare(adata, contrast="b - a")
 >>> db.get.compare_df(adata, table="leaderboard")
+
+The tables of ``tl.de(method="edger"|"deseq2")`` read back the same way, with the method's
+columns as stored (:func:`de_df` is the same reader under the name of ``tl.de``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from .anndata import (
     stored_limma,
 )
 
-__all__ = ["compare_df", "limma_df"]
+__all__ = ["compare_df", "de_df", "limma_df"]
 
 #: ``adata.uns[key]["kind"]`` written by ``tl.limma(celltype_key=...)`` (one long table)
 CELLTYPE_KIND = "degbridge limma per cell type"
@@ -36,7 +39,8 @@ def limma_df(
     contrast: str | Sequence[str] | None = None,
     cell_type: str | None = None,
 ) -> pd.DataFrame:
-    """The limma results stored by :func:`degbridge.tl.limma`, one row per gene (× contrast).
+    """The results stored by :func:`degbridge.tl.limma` / :func:`degbridge.tl.de` (limma,
+    edgeR or DESeq2), one row per gene (× contrast).
 
     Parameters
     ----------
@@ -54,11 +58,15 @@ def limma_df(
 
     Returns
     -------
-    A DataFrame with a ``gene`` column (the genes limma tested, in its order within each
-    contrast), ``contrast`` (several), then limma's columns (``logFC, AveExpr, t, P.Value,
-    adj.P.Val, B``, and e.g. ``CI.L``/``CI.R`` with ``confint``). Per-cell-type results: the
-    long table ``cell_type, contrast, gene, logFC, ...`` (``contrast`` always present; the
-    ``cell_type`` column too, also for one cell type).
+    A DataFrame with a ``gene`` column (the genes the method tested, in its order within
+    each contrast), ``contrast`` (several), then the method's columns as stored: limma's
+    ``logFC, AveExpr, t, P.Value, adj.P.Val, B`` (and e.g. ``CI.L``/``CI.R`` with
+    ``confint``); edgeR's ``logFC, AveExpr`` (logCPM), ``P.Value, adj.P.Val`` (FDR), ``F``
+    (QL) or ``LR`` (LRT), in topTags order; DESeq2's ``logFC, t`` (stat; ``stat`` for the
+    LRT), ``P.Value, adj.P.Val, baseMean, lfcSE``, in gene order, missing P-values kept
+    missing (``adata.uns[key]["params"]["column_map"]`` holds the native names).
+    Per-cell-type results: the long table ``cell_type, contrast, gene, logFC, ...``
+    (``contrast`` always present; the ``cell_type`` column too, also for one cell type).
 
     Raises
     ------
@@ -93,6 +101,17 @@ def limma_df(
         frame.insert(1, "contrast", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def de_df(
+    adata,
+    key: str = "degbridge",
+    contrast: str | Sequence[str] | None = None,
+    cell_type: str | None = None,
+) -> pd.DataFrame:
+    """:func:`limma_df` under the name of :func:`degbridge.tl.de`: the stored tables of any
+    method (limma, edgeR, DESeq2); same arguments, same result."""
+    return limma_df(adata, key=key, contrast=contrast, cell_type=cell_type)
 
 
 def _celltype_df(entry: Mapping, key: str, contrast, cell_type) -> pd.DataFrame:

@@ -18,19 +18,29 @@ For single-cell data, ``sample_key=`` sums the raw counts of each sample (× gro
 >>> db.tl.limma(cells, groupby="condition", sample_key="donor", celltype_key="cell_type",
 ...             contrast="treated - control", layer="counts")
 >>> db.get.limma_df(cells, cell_type="B cells")
+
+The same verbs run edgeR or DESeq2 instead of limma: ``method="edger"`` or ``"deseq2"``
+(:func:`degbridge.run_edger`, :func:`degbridge.run_deseq2`), for one fit and per cell type.
+:func:`de` is the general name (``tl.de(adata, method="edger", ...)``); :func:`limma` is the
+same function under its first name:
+
+>>> db.tl.de(cells, method="edger", groupby="condition", sample_key="donor",
+...          celltype_key="cell_type", contrast="stim - ctrl")
+>>> db.get.limma_df(cells, cell_type="B cells")  # logFC, AveExpr (logCPM), P.Value, adj.P.Val, F
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._exceptions import DataWarning, RError
-from ._params import fill_docs
+from ._params import METHODS, OTHER_METHODS, fill_docs
 from .anndata import (
     _check_anndata,
     check_key,
@@ -43,15 +53,19 @@ from .anndata import _check_counts as _check_raw_counts
 from .anndata import stored_limma as _stored_limma
 from .get import CELLTYPE_KIND
 
-__all__ = ["compare", "limma"]
+__all__ = ["DE_METHODS", "compare", "de", "limma"]
 
 #: ``adjust=`` of the per-cell-type path
 Adjust = Literal["per_cell_type", "global"]
 ADJUST: tuple[str, ...] = ("per_cell_type", "global")
+#: ``method=`` of :func:`de` / :func:`limma`: limma's ways (``run_limma``), then edgeR and DESeq2
+DE_METHODS: tuple[str, ...] = METHODS + OTHER_METHODS
+#: arguments ``tl`` itself passes to the method's function (not user options)
+_TL_ARGUMENTS = frozenset({"groups", "design", "contrast", "method", "layer"})
 
 
 @fill_docs
-def limma(
+def de(
     adata,
     *,
     groupby: str | None = None,
@@ -69,7 +83,10 @@ def limma(
     copy: bool = False,
     **options: Any,
 ):
-    """Run limma on an AnnData and store the results in ``adata.uns[key_added]``.
+    """Differential expression (limma, edgeR or DESeq2) on an AnnData, stored in
+    ``adata.uns[key_added]``.
+
+    :func:`limma` is this function under its first name (same arguments, same results).
 
     Parameters
     ----------
@@ -78,7 +95,8 @@ def limma(
     groupby
         ``obs`` column of the condition: design ``~ 0 + groupby``, contrasts over its levels.
     contrast
-        E.g. ``"treated - control"``, a coefficient name with ``design=``, or a list.
+        E.g. ``"treated - control"``, a coefficient name with ``design=``, or a list
+        (``method="deseq2"``: one contrast).
     design
         A formula over ``obs`` columns instead of ``groupby`` (``"~ celltype + dex"``).
     layer
@@ -89,9 +107,16 @@ def limma(
         the pseudobulk sums, which are raw counts): the choice is logged (logger
         ``"degbridge"``, level INFO) and recorded in
         ``adata.uns[key_added]["params"]["method_choice"]``, as by :func:`degbridge.run_limma`.
+        ``"edger"``: :func:`degbridge.run_edger` (quasi-likelihood F-test by default);
+        ``"deseq2"``: :func:`degbridge.run_deseq2` (Wald test by default), on raw counts. Their
+        tables hold limma's column names where the package's column has one (edgeR:
+        ``logFC, AveExpr`` (logCPM), ``P.Value, adj.P.Val`` (FDR), ``F`` or ``LR``; DESeq2:
+        ``logFC`` (log2FoldChange), ``t`` (stat), ``P.Value, adj.P.Val`` (padj, missing for
+        genes DESeq2 filtered out), ``baseMean, lfcSE``); the native names are in
+        ``params["column_map"]``.
     sample_key
         Single-cell data: ``obs`` column of the biological sample; counts are summed per
-        sample × ``groupby`` (:func:`degbridge.pp.pseudobulk`) before limma.
+        sample × ``groupby`` (:func:`degbridge.pp.pseudobulk`) before the fit.
     celltype_key
         Single-cell data with ``sample_key`` and ``groupby``: ``obs`` column of the cell type.
         Each cell type gets its own pseudobulk (sample × ``groupby`` sums of its cells) and its
@@ -106,7 +131,9 @@ def limma(
         With ``celltype_key``: ``"per_cell_type"`` (the default): ``adj.P.Val`` is
         Benjamini-Hochberg within each cell type's table (what each fit returns);
         ``"global"``: Benjamini-Hochberg over the P-values of all cell types together, for
-        each contrast (muscat's ``p_adj.glb``; R's ``p.adjust(p, "BH")``).
+        each contrast (muscat's ``p_adj.glb``; R's ``p.adjust(p, "BH")``). Genes a fit left
+        without ``adj.P.Val`` (DESeq2's independent filtering) stay without it and are not
+        counted.
     progress
         With ``celltype_key``: a progress bar over the cell types (tqdm).
     key_added
@@ -114,7 +141,14 @@ def limma(
     copy
         Work on a copy and return it.
     **options
-        Any other :func:`degbridge.run_limma` option (those below, ``sort_by``...).
+        Options of the method's function: :func:`degbridge.run_limma` for limma's methods
+        (those below, ``sort_by``...), :func:`degbridge.run_edger` for ``"edger"``
+        (``test``, ``robust``, ``lfc``, ``normalize``, ``filter``) and
+        :func:`degbridge.run_deseq2` for ``"deseq2"`` (``test``, ``reduced``, ``shrink``,
+        ``independent_filtering``, ``alpha``, ``cooks_cutoff``). An option the method does
+        not have is refused (ValueError naming the option and the method), e.g. ``trend``,
+        ``block`` or ``weights`` with edgeR or DESeq2; ``robust`` with edgeR is edgeR's own
+        (``estimateDisp``/``glmQLFit``, on by default), not limma's ``eBayes(robust=)``.
 
     Other Parameters
     ----------------
@@ -143,21 +177,25 @@ def limma(
     Returns
     -------
     The AnnData when ``copy=True``, else None. Written: ``adata.uns[key_added]`` with
-    ``contrasts``, ``results`` (one table per contrast, also for one), ``params``, ``design``
-    and, with ``sample_key``, ``pseudobulk`` (``samples`` with ``n_cells``, ``dropped``); see
-    :mod:`degbridge.anndata`. Read the tables with :func:`degbridge.get.limma_df`. Nothing is
-    written when anything fails.
+    ``contrasts``, ``results`` (one table per contrast, also for one), ``params`` (the method
+    and its options in ``params["options"]``, R package ``versions``; for edgeR/DESeq2 also
+    ``column_map``, dispersions and, for DESeq2, ``size_factors`` and ``na_reasons``),
+    ``design`` and, with ``sample_key``, ``pseudobulk`` (``samples`` with ``n_cells``,
+    ``dropped``); see :mod:`degbridge.anndata`. Read the tables with
+    :func:`degbridge.get.limma_df`. Nothing is written when anything fails.
 
     Per cell type
     -------------
     With ``celltype_key``, ``adata.uns[key_added]`` holds (every part ``.h5ad``-safe):
     ``kind`` (``"degbridge limma per cell type"``), ``results`` (one long table: ``cell_type,
-    contrast, gene`` then limma's columns ``logFC, AveExpr, t, P.Value, adj.P.Val, B``, each
-    cell type's genes in limma's order), ``cell_types`` (those fitted), ``skipped``
+    contrast, gene`` then the method's columns: limma's ``logFC, AveExpr, t, P.Value,
+    adj.P.Val, B``, edgeR's or DESeq2's as above; each cell type's genes in the method's
+    order), ``cell_types`` (those fitted), ``skipped``
     (``cell_type, reason``), ``samples`` (one row per sample × condition × cell type:
     ``n_cells`` and ``used``: kept for the fit or why not), ``n_samples`` (pseudobulk samples
-    used, cell types × conditions), ``contrasts`` and ``params`` (``adjust``, ``min_cells``,
-    ``min_samples``, the method choice per cell type). Pseudobulk samples with fewer than
+    used, cell types × conditions), ``contrasts``, ``fits`` (samples, genes and method of
+    each fit) and ``params`` (``method``, ``adjust``, ``min_cells``, ``min_samples``,
+    ``versions``...). Pseudobulk samples with fewer than
     ``min_cells`` cells are dropped; a cell type with fewer than ``min_samples`` samples in a
     condition after that is skipped, and so is one whose fit fails for a reason of its data
     (too few residual degrees of freedom, or an R error: R's message is the reason). Skipped
@@ -165,13 +203,15 @@ def limma(
     skipped, a ValueError gives each reason. Read with ``degbridge.get.limma_df(adata,
     key=key_added, cell_type=...)``.
     """
-    from .limma import DEResults, run_limma
+    from .limma import DEResults
 
     _check_anndata(adata)
     check_key(key_added)
+    run = _method_function(method, options)
     if celltype_key is not None:
         entry = _limma_per_cell_type(
             adata,
+            run=run,
             groupby=groupby,
             contrast=contrast,
             design=design,
@@ -204,21 +244,107 @@ def limma(
         data = pseudobulk(adata, sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
         data_layer = None
         extra["pseudobulk"] = {"samples": data.obs.copy(), **data.uns["pseudobulk"]}
-    result = run_limma(
-        data,
-        groups=groupby,
-        design=design,
-        contrast=contrast,
-        method=method,
-        layer=data_layer,
-        **options,
-    )
-    # run_limma chose the method (the one rule, _params.resolve_method) and says why
+    kwargs = options if method in OTHER_METHODS else {"method": method, **options}
+    result = run(data, groups=groupby, design=design, contrast=contrast, layer=data_layer, **kwargs)
+    # run_limma chose its method (the one rule, _params.resolve_method) and says why
     first = next(iter(result.values())) if isinstance(result, DEResults) else result
-    params = {"method_choice": first.meta["method_choice"]}
+    params = _method_params(method, first.meta)
     adata = adata.copy() if copy else adata
     store_limma(adata, result, key=key_added, extra=extra, params=params)
     return adata if copy else None
+
+
+def limma(adata, **kwargs: Any):
+    """:func:`de` under its first name: differential expression on an AnnData, stored in
+    ``adata.uns[key_added]``; ``method="edger"``/``"deseq2"`` run edgeR/DESeq2 instead of
+    limma. Same arguments and results as :func:`de` (see there).
+    """
+    return de(adata, **kwargs)
+
+
+limma.__signature__ = inspect.signature(de)  # type: ignore[attr-defined]
+
+
+def _method_function(method, options: dict[str, Any]) -> Callable:
+    """``run_limma``, ``run_edger`` or ``run_deseq2`` for ``method``, after checking that
+    each option in ``options`` is one of that function's (ValueError naming the option and
+    the method otherwise: the command line's rule for ``--method edger|deseq2``)."""
+    from .deseq2 import run_deseq2
+    from .edger import run_edger
+    from .limma import run_limma
+
+    if method is not None and method not in DE_METHODS:
+        msg = f"method must be one of {list(DE_METHODS)} (or None: chosen from the data), not {method!r}"
+        raise ValueError(msg)
+    functions = {"edger": run_edger, "deseq2": run_deseq2}
+    run = functions.get(method, run_limma)
+    accepted = _options_of(run)
+    wrong = [name for name in options if name not in accepted]
+    if not wrong:
+        return run
+    name = wrong[0]
+    label = "limma (method=None, 'voom', 'trend' or 'ls')" if run is run_limma else f"{method!r}"
+    owners = [m for m, f in [("limma", run_limma), *functions.items()] if name in _options_of(f)]
+    if owners:
+        others = " and ".join("limma" if m == "limma" else f"method={m!r}" for m in owners)
+        msg = (
+            f"{name}= applies to {others}, not to method={method!r}; the options of "
+            f"{label} are {sorted(accepted)}"
+        )
+    else:
+        msg = f"{name}= is not an option of method={method!r}; its options are {sorted(accepted)}"
+    raise ValueError(msg)
+
+
+def _options_of(func: Callable) -> set[str]:
+    """The keyword options of a ``run_*`` function that ``tl`` passes on from ``**options``."""
+    params = list(inspect.signature(func).parameters.values())[1:]
+    return {p.name for p in params if p.kind is p.KEYWORD_ONLY} - _TL_ARGUMENTS
+
+
+def _method_params(method, meta: dict[str, Any]) -> dict[str, Any]:
+    """What ``params`` records of the method beyond :func:`degbridge.anndata.store_limma`'s
+    choice of ``meta`` (method name, options, versions, gene counts)."""
+    if method not in OTHER_METHODS:
+        return {"method_choice": meta["method_choice"]}
+    keep = ("test", "column_map", "native_columns", "dispersion", "size_factors",
+            "na_reasons", "filter_threshold")  # fmt: skip
+    params = {k: meta[k] for k in keep if meta.get(k) is not None}
+    params["method_choice"] = f"{method}: given"
+    params["options"] = {**meta.get("options", {}), "method": method}
+    return params
+
+
+def _check_method_values(method, options: dict[str, Any], n_contrasts: int) -> None:
+    """The values of edgeR's/DESeq2's options, checked once before any cell type is fitted
+    (a bad value is the user's, not a reason to skip a cell type)."""
+    from .deseq2 import _check_options, run_deseq2
+    from .edger import _edger_options, run_edger
+
+    run = run_edger if method == "edger" else run_deseq2
+    args = {
+        p.name: p.default
+        for p in inspect.signature(run).parameters.values()
+        if p.default is not p.empty
+    }
+    args.update(options)
+    if method == "edger":
+        _edger_options(args["test"], args["robust"], args["lfc"], args["normalize"], args["filter"])
+        return
+    _check_options(args["test"], args["reduced"], args["shrink"], args["alpha"])
+    if n_contrasts != 1:
+        msg = f"method='deseq2' tests one contrast at a time; got {n_contrasts}: call it once per contrast (key_added= apart)"
+        raise ValueError(msg)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of a warning raised in this module that points at the user's call
+    (through :func:`limma` or :func:`de`)."""
+    frame, level = inspect.currentframe(), 0
+    frame = frame.f_back if frame is not None else None  # the function that warns: level 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level + 1
 
 
 def compare(
@@ -303,6 +429,7 @@ def compare(
 def _limma_per_cell_type(
     adata,
     *,
+    run: Callable,
     groupby,
     contrast,
     design,
@@ -316,24 +443,31 @@ def _limma_per_cell_type(
     progress,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """What ``tl.limma(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
+    """What ``tl.de(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
     from tqdm.auto import tqdm
 
     from ._checks import get_matrix
     from .design import contrast_matrix
-    from .limma import DEResults, LimmaOptions, run_limma
+    from .limma import DEResults, LimmaOptions
 
     levels = _check_per_cell_type(
         adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
     )
-    LimmaOptions.check_arguments(method=method, **options)  # before any data is summed
     names = contrast_matrix(contrast, levels)[1]  # an unknown level fails here, once
+    # option values before any data is summed: a bad one is not a reason to skip a cell type
+    if method in OTHER_METHODS:
+        _check_method_values(method, options, len(names))
+        kwargs = dict(options)
+    else:
+        LimmaOptions.check_arguments(method=method, **options)
+        kwargs = {"method": method, **options}
     _check_raw_counts(get_matrix(adata, layer), layer, adata)
     cells = adata.obs[celltype_key]
     cell_types = _cell_types(cells)
     cells = cells.astype(str).to_numpy()
     samples = _sample_table(adata, celltype_key, sample_key, groupby, min_cells)
     tables, fits, skipped = [], [], []
+    versions, column_map = None, {}
     bar = tqdm(cell_types, desc="cell types", unit="cell type", disable=not progress, leave=False)
     try:
         for cell_type in bar:
@@ -347,7 +481,7 @@ def _limma_per_cell_type(
             sub = adata[np.flatnonzero(cells == cell_type)]
             pb = pseudobulk(sub, sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
             try:
-                result = run_limma(pb, groups=groupby, contrast=contrast, method=method, **options)
+                result = run(pb, groups=groupby, contrast=contrast, **kwargs)
             except (ValueError, RError) as err:  # the data of this cell type: too few df, R
                 samples.loc[rows & (samples["used"] == "yes"), "used"] = "no: fit failed"
                 skipped.append((cell_type, f"fit failed: {err}"))
@@ -362,7 +496,10 @@ def _limma_per_cell_type(
                 frame.insert(0, "cell_type", cell_type)
                 tables.append(frame)
             first = next(iter(per_contrast.values()))
-            fits.append((cell_type, len(pb), len(first), first.meta["method_choice"]))
+            choice = first.meta.get("method_choice", f"{method}: given")
+            fits.append((cell_type, len(pb), len(first), choice))
+            versions = versions or first.meta.get("versions")
+            column_map = first.meta.get("column_map", {})
     finally:
         bar.close()
     skipped_table = pd.DataFrame(skipped, columns=["cell_type", "reason"])
@@ -376,12 +513,13 @@ def _limma_per_cell_type(
             f"{len(skipped)} of {len(cell_types)} cell types skipped (see "
             f"adata.uns[key_added]['skipped']): {each}",
             DataWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     results = pd.concat(tables, ignore_index=True)
     if adjust == "global":
         for name in names:
-            sel = (results["contrast"] == name).to_numpy()
+            # genes a fit left without adj.P.Val (DESeq2's independent filtering) stay so
+            sel = ((results["contrast"] == name) & results["adj.P.Val"].notna()).to_numpy()
             results.loc[sel, "adj.P.Val"] = bh_adjust(results.loc[sel, "P.Value"].to_numpy())
     fitted = [c for c, *_ in fits]
     n_samples = (
@@ -411,10 +549,18 @@ def _limma_per_cell_type(
             "min_samples": int(min_samples),
             "adjust": adjust,
             "method": method or "auto",
+            "options": {k: v for k, v in options.items() if _storable(v)},
             "levels": levels,
+            "versions": versions,
+            "column_map": column_map,
         },
     }
     return h5ad_safe(entry)
+
+
+def _storable(value) -> bool:
+    """An option value ``params`` can keep through ``.h5ad`` (a scalar or a string)."""
+    return isinstance(value, str | bool | int | float | np.integer | np.floating)
 
 
 def _obs_columns(adata) -> list[str]:
