@@ -280,7 +280,16 @@ def _read_design_inputs(args):
     contrast = args.coef if args.coef is not None else (
         args.contrast[0] if len(args.contrast) == 1 else args.contrast
     )  # fmt: skip
+    _start_r(args)
     return matrix, samples, contrast
+
+
+def _start_r(args) -> None:
+    """Start R before the work is announced (loading limma and edgeR takes a few seconds)."""
+    from . import r
+
+    _say(args, "starting R")
+    r.session()
 
 
 def _run_limma_from_args(args):
