@@ -99,9 +99,41 @@ class GeneSets(dict):
         self.meta = dict(meta or {})
         self._table = _table
         self._selected = _selected
+        self._mapped: dict = {}  # (genes, names) hashes -> the index, for GO sets
 
     def __repr__(self) -> str:
         return f"GeneSets({len(self)} sets from {self.source})"
+
+    def _changed(self) -> None:
+        self._mapped = {}
+
+    def __setitem__(self, key, value) -> None:
+        self._changed()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key) -> None:
+        self._changed()
+        super().__delitem__(key)
+
+    def update(self, *args, **kwargs) -> None:
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def pop(self, *args):
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, key, default=None):
+        self._changed()
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
 
     def __reduce__(self):
         return (
@@ -399,6 +431,8 @@ def map_sets(sets: Mapping[str, list[str]], genes: list[str]) -> tuple[dict[str,
     Sets matched by exact ID keep their member order. GO sets (``keytype="ENTREZID"``) are
     matched through the Entrez ID of each gene (``org.*.eg.db``, the fit's ID type detected):
     a set is every row whose Entrez ID is in it, in row order, as limma's ``ids2indices``.
+    GO sets remember the index built for a list of genes (another contrast of the same fit is
+    not mapped again); changing the sets forgets it.
 
     Returns ``(index, report)``; ``report`` holds ``mapping_rate`` (distinct set IDs found
     among the genes / distinct set IDs), ``n_ids``, ``n_ids_mapped``, ``n_sets``,
@@ -474,6 +508,12 @@ def _map_by_entrez(sets: GeneSets, genes: list[str]) -> tuple[dict[str, np.ndarr
     """GO sets (Entrez IDs) → rows of ``genes`` through each gene's Entrez ID."""
     species = sets.species or "human"
     names = list(sets)
+    key = (hash(tuple(genes)), hash(tuple(names)))
+    hit = sets._mapped.get(key)
+    if hit is not None and hit[0] == genes and hit[1] == names:
+        # the same sets on the same genes (another contrast of the fit): mapped already
+        _log_report(hit[3])
+        return dict(hit[2]), dict(hit[3])
     table, selected = sets._table, sets._selected
     if table is not None and selected is not None and names == [table.ids[i] for i in selected]:
         universe, universe_index = table.universe, table.universe_index
@@ -539,6 +579,10 @@ def _map_by_entrez(sets: GeneSets, genes: list[str]) -> tuple[dict[str, np.ndarr
         "set_id_type": "ENTREZID",
     }
     _log_report(report)
+    if isinstance(sets[names[0]], tuple) if names else False:  # GO sets: members immutable
+        if len(sets._mapped) >= 4:
+            sets._mapped.pop(next(iter(sets._mapped)))
+        sets._mapped[key] = (list(genes), names, index, dict(report))
     return index, report
 
 
