@@ -39,7 +39,7 @@ def small_counts(tmp_path_factory, airway):
     return d, sub, samples
 
 
-@pytest.mark.parametrize("command", ["limma", "compare", "run", "concordance", "report", "demo"])
+@pytest.mark.parametrize("command", ["limma", "compare", "run", "concordance", "genesets", "report", "demo"])
 def test_help_shows_examples(command):
     out = run_cli(command, "--help")
     assert out.returncode == 0
