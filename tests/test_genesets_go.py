@@ -1,7 +1,7 @@
 """GO gene sets (gene_sets("GO:BP")) and camera/fry on them against limma in a native Rscript.
 
 The native script builds the sets as GO users write it, independently of degbridge's SQL:
-``AnnotationDbi::as.list(org.Hs.egGO2ALLEGS)``, the ontology from GO.db, the size filter on
+``AnnotationDbi::toTable(org.Hs.egGO2ALLEGS)`` split by term, the ontology from GO.db, the size filter on
 the distinct Entrez IDs, ``mapIds`` from the fit's Ensembl IDs (or symbols) to Entrez IDs, and
 ``ids2indices``; then ``camera(v, idx, design, contrast)`` and ``fry(...)`` on airway through
 voom, as in limma's User's Guide. (ALL's hgu95av2 probes would need hgu95av2.db, which Debian
@@ -9,6 +9,8 @@ does not package here; airway's Ensembl IDs are mapped through org.Hs.eg.db inst
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pandas as pd
@@ -29,8 +31,10 @@ write_sets <- function(sets, path)
   writeLines(paste(names(sets), vapply(sets, function(x) paste(sort(x), collapse = ","), ""),
                    sep = "\t"), path)
 
-## every GO term -> Entrez genes annotated to it or its descendants
-go <- AnnotationDbi::as.list(org.Hs.egGO2ALLEGS)
+## every GO term -> Entrez genes annotated to it or its descendants (the GO2ALLEGS map as
+## a table, split by term: the same sets as as.list(org.Hs.egGO2ALLEGS), in a third of the time)
+tab <- AnnotationDbi::toTable(org.Hs.egGO2ALLEGS)
+go <- split(tab$gene_id, tab$go_id)
 ont <- Ontology(names(go))
 for (o in c("BP", "MF", "CC")) {
   s <- lapply(go[!is.na(ont) & ont == o], unique)
@@ -53,9 +57,11 @@ entrez <- mapIds(org.Hs.eg.db, keys = rownames(v), column = "ENTREZID", keytype 
 idx <- ids2indices(bp, entrez)
 write_sets(idx, "airway_index.tsv")
 write_full(camera(v, idx, design, contrast = ncol(design)), "camera_go.tsv")
-write_full(camera(v, idx, design, contrast = ncol(design), inter.gene.cor = NA),
+## the slower tests on the first 400 sets (by GO ID) of the size-filtered BP sets
+sub <- ids2indices(bp[sort(names(bp))[1:400]], entrez)
+write_full(camera(v, sub, design, contrast = ncol(design), inter.gene.cor = NA),
            "camera_go_est.tsv")
-write_full(fry(v, idx, design, contrast = ncol(design)), "fry_go.tsv")
+write_full(fry(v, sub, design, contrast = ncol(design)), "fry_go.tsv")
 
 sym <- readLines("symbols.txt")
 write_sets(ids2indices(bp, mapIds(org.Hs.eg.db, keys = sym, column = "ENTREZID",
@@ -147,9 +153,12 @@ def test_camera_fry_go_equal_native(native, bp, airway_fit):
     cam = airway_fit.camera(bp, coef="dextreated")
     _same_by_set(cam, read_full(native / "camera_go.tsv"))
     assert cam.attrs["n_sets_mapped"] == len(cam)
-    est = airway_fit.camera(bp, coef="dextreated", inter_gene_cor=None)
+    sub = copy.deepcopy(bp)  # the first 400 sets by GO ID, as the native script takes them
+    for name in sorted(sub)[400:]:
+        del sub[name]
+    est = airway_fit.camera(sub, coef="dextreated", inter_gene_cor=None)
     _same_by_set(est, read_full(native / "camera_go_est.tsv"))
-    fr = airway_fit.fry(bp, coef="dextreated")
+    fr = airway_fit.fry(sub, coef="dextreated")
     _same_by_set(fr, read_full(native / "fry_go.tsv"))
 
 
