@@ -1,24 +1,33 @@
-"""Benchmark the regression-comparison core (issue 4).
+"""Benchmark the regression comparison (issues 4 and 17).
 
-On the real voom table (18,911 genes; benchmarks/data) and on a 60,000-gene table:
+Default section (issue 17), each job in a fresh Python process so that its memory is its own:
 
-1. the seed's six models with a single 80/20 split: ``degbridge.compare`` against a plain
-   scikit-learn loop doing the same fits (same split, StandardScaler + model) in the same run
-   (target ≤ 1.0×); identical R² for identical models is checked;
-2. lazypredict's LazyRegressor on the same split and models (identical R² checked);
-3. the full default comparison (13 models, 5-fold CV, out-of-fold predictions, permutation
-   importances) on all cores: time and peak memory (this process and its workers).
+1. ``degbridge.compare`` with its defaults (13 models, 5-fold CV, out-of-fold predictions,
+   permutation importances, leakage scores) on both cores (``n_jobs=-1``) against
+   lazypredict's default ``LazyRegressor`` (every regressor it lists, one 80/20 split, no CV)
+   on the real voom table (18,911 genes, target ``B``); rounds alternate which goes first and
+   the ratio of the medians is printed (target ≤ 0.5×);
+2. peak memory of each job: the resident memory (RSS) of the job's process and all its
+   children (loky workers) summed, sampled every 0.1 s by this process (target ≤ 1 GiB);
+3. the default comparison on a 60,000-gene synthetic limma-like table (target ≤ 120 s).
 
-SVR is quadratic in genes: in (1) and (2) it is fitted on all training genes on the real
-table (the same fits as the baselines); at 60,000 genes degbridge's default subsample (5,000
-genes) is reported beside a full fit's time on the real table.
+``--baseline-src DIR`` also runs (1) and (3) with degbridge imported from ``DIR`` (e.g. a
+``git archive`` of an older commit), interleaved, for before/after ratios in one run.
+``--seed-six`` adds the issue-4 section: the seed's six models on one split against a plain
+scikit-learn loop and lazypredict on the same split and models.
 
-    python benchmarks/bench_compare.py [--quick] [--skip-60k]
+    python benchmarks/bench_compare.py [--quick] [--skip-60k] [--rounds N]
+                                       [--baseline-src DIR] [--seed-six]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -28,16 +37,17 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HERE, PeakRSS, gib, machine
+
+from _common import HERE, gib, machine
 
 import degbridge
 from degbridge.comparison import SEED_MODELS, make_model
 
 
 def real_table() -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", degbridge.DegbridgeWarning)
-        return pd.DataFrame(degbridge.read_table(HERE / "data" / "limma_voom_results.csv.gz"))
+    """The voom table of ``data/`` (pandas' correctly rounded reader: the same values)."""
+    path = HERE / "data" / "limma_voom_results.csv.gz"
+    return pd.read_csv(path, index_col=0, float_precision="round_trip")
 
 
 def synthetic_table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -165,21 +175,105 @@ def lazypredict_check(split, ours_res, label: str) -> None:
           f"{max(diffs.values()):.1e} over {len(diffs)} models")  # fmt: skip
 
 
-def full_default(table: pd.DataFrame, target: str, label: str) -> None:
+# -- issue 17: each job in its own process -----------------------------------------------
+
+
+def table_for(name: str) -> pd.DataFrame:
+    """``real``, ``real-quick`` (every 8th gene), or ``synthetic-N``."""
+    if name.startswith("synthetic-"):
+        return synthetic_table(int(name.split("-")[1]))
+    real = real_table()
+    return real.iloc[::8] if name == "real-quick" else real
+
+
+def job(kind: str, table_name: str) -> dict:
+    """Run one job in this (child) process; returns its time and what it found."""
+    table = table_for(table_name)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", degbridge.DegbridgeWarning)
-        with PeakRSS() as mem:
+        warnings.simplefilter("ignore")
+        if kind == "compare":
             t0 = time.perf_counter()
-            res = degbridge.compare(
-                table, target=target, models="default", cv=5, n_jobs=-1, progress=False
-            )
+            res = degbridge.compare(table, target="B", n_jobs=-1, progress=False)
             took = time.perf_counter() - t0
-    best = res.leaderboard.iloc[0]
-    svr = res.leaderboard.set_index("model").loc["svr"]
-    print(f"  {label}: default comparison (13 models, 5-fold CV, OOF, permutation importances) on "
-          f"all cores: {took:6.1f} s, peak memory {gib(mem.peak)} (process + workers, "
-          f"+{gib(mem.extra)}); best {best['model']} CV R² {best['cv_r2_mean']:.3f}; "
-          f"SVR: {svr['fit_time']:.1f} s of fits, {svr['note'] or 'all genes'}")  # fmt: skip
+            row = res.leaderboard.iloc[0]
+            return {"seconds": took, "best": res.best.name, "cv_r2": float(row["cv_r2_mean"]),
+                    "models_kept": len(res.models), "degbridge": degbridge.__file__}  # fmt: skip
+        from lazypredict.Supervised import LazyRegressor
+        from sklearn.model_selection import train_test_split
+
+        X = table.drop(columns=["B"])
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, table["B"], test_size=0.2, random_state=42
+        )
+        t0 = time.perf_counter()
+        scores, _ = LazyRegressor(verbose=0, ignore_warnings=True).fit(
+            X_train, X_test, y_train, y_test
+        )
+        took = time.perf_counter() - t0
+        return {"seconds": took, "best": str(scores.index[0]), "n_models": len(scores)}
+
+
+def measured(kind: str, table_name: str, src: str | None = None) -> dict:
+    """Run ``job`` in a child process; adds its peak memory (process tree RSS, 0.1 s)."""
+    import psutil
+
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, __file__, "--job", kind, table_name]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        peak = max(peak, total)
+        time.sleep(0.1)
+    out = proc.stdout.read()
+    if proc.returncode:
+        msg = f"{kind} on {table_name} failed ({proc.returncode})"
+        raise RuntimeError(msg)
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak"] = peak
+    return result
+
+
+def ratios(table_name: str, rounds: int, src: str | None, lazy: bool) -> None:
+    """compare defaults (and a baseline degbridge) vs lazypredict, alternating the order."""
+    kinds = [("after", "compare", None)]
+    if src:
+        kinds.append(("before", "compare", src))
+    if lazy:
+        kinds.append(("lazypredict", "lazy", None))
+    got: dict[str, list[dict]] = {k[0]: [] for k in kinds}
+    for r in range(rounds):
+        order = kinds if r % 2 == 0 else kinds[::-1]
+        for label, kind, where in order:
+            res = measured(kind, table_name, where)
+            got[label].append(res)
+            print(f"    round {r + 1} {label:<12} {res['seconds']:7.1f} s, peak {gib(res['peak'])} "
+                  f"(best {res['best']})", flush=True)  # fmt: skip
+    med = {k: statistics.median(x["seconds"] for x in v) for k, v in got.items()}
+    peak = {k: max(x["peak"] for x in v) for k, v in got.items()}
+    for label in got:
+        print(
+            f"  {label:<12} median {med[label]:7.1f} s, peak memory {gib(peak[label])} "
+            "(RSS of the process and its workers summed, sampled every 0.1 s)"
+        )
+    if "lazypredict" in med:
+        print(f"  compare defaults ÷ lazypredict default: {med['after'] / med['lazypredict']:.2f}× "
+              "(target ≤ 0.5)")  # fmt: skip
+        if "before" in med:
+            print(f"  before this change: {med['before'] / med['lazypredict']:.2f}×")
+    if "before" in med:
+        print(f"  after ÷ before: time {med['after'] / med['before']:.2f}×, "
+              f"peak memory {peak['after'] / peak['before']:.2f}×")  # fmt: skip
 
 
 def main() -> None:
@@ -188,8 +282,26 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--skip-60k", action="store_true", help="only the real table")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
+    parser.add_argument("--baseline-src", help="also time degbridge imported from this folder")
+    parser.add_argument("--seed-six", action="store_true", help="add the issue-4 section")
+    parser.add_argument("--job", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.job:
+        print(json.dumps(job(*args.job)))
+        return
     print(machine())
+    rounds = args.rounds or (1 if args.quick else 3)
+    name = "real-quick" if args.quick else "real"
+    print(f"\nreal voom table ({'every 8th gene' if args.quick else 'all genes'}); target B; "
+          f"{rounds} round(s)")  # fmt: skip
+    ratios(name, rounds, args.baseline_src, lazy=True)
+    if not args.skip_60k:
+        big = 6000 if args.quick else 60000
+        print(f"\nsynthetic limma-like table: {big:,} genes; target B (target ≤ 120 s)")
+        ratios(f"synthetic-{big}", 1, args.baseline_src, lazy=False)
+    if not args.seed_six:
+        return
     real = real_table()
     big_n = 6000 if args.quick else 60000
     if args.quick:
@@ -197,7 +309,6 @@ def main() -> None:
     print(f"\nreal voom table: {len(real):,} genes; target B")
     res, split = seed_six(real, "B", svr_max_samples=None, label="real")
     lazypredict_check(split, res, label="real")
-    full_default(real, "B", label="real")
     if args.skip_60k:
         return
     big = synthetic_table(big_n)
@@ -208,7 +319,6 @@ def main() -> None:
         svr_max_samples=5000,
         label=f"{len(big) // 1000}k (SVR on 5,000 genes, both sides)",
     )
-    full_default(big, "B", label=f"{len(big) // 1000}k")
 
 
 if __name__ == "__main__":

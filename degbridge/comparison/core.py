@@ -173,10 +173,17 @@ def compare(
         time_limit=time_limit,
         progress=progress,
     )
+    X = prep.X.to_numpy(dtype=float)
     with runner:
-        results = runner.run(templates, prep.X.to_numpy(dtype=float))
+        results = _fit(runner, templates, X, split)
         board, cv_scores, oof = steps.collate(results, split, notes=model_notes)
         board, best = steps.select(board, cv)
+        if "pipeline" not in results[best].refit:  # the CV leader's refit failed: rare
+            again = runner.run(
+                {best: templates[best]}, X, kinds=("refit",), previous={best: results[best]},
+                permutation_repeats=0, progress=False,
+            )  # fmt: skip
+            results[best].refit["pipeline"] = again[best].refit["pipeline"]
         leak_scores = None
         if leakage != "keep":
             sets = steps.feature_sets(list(prep.X.columns), flagged, prep.provenance)
@@ -224,6 +231,23 @@ def compare(
     )
     comparison.extra = extra
     return comparison
+
+
+def _fit(runner: FitRunner, templates: dict[str, Any], X: np.ndarray, split) -> dict:
+    """Every model's fold fits and refit; only the selected model's pipeline leaves its worker.
+
+    With cross-validation the fold fits run first; the refits follow, and only the CV leader's
+    returns its fitted pipeline (the others' importances and test predictions are computed in
+    their workers, their fitted forests never pickled to this process). Without CV (selection
+    on the test set) or with a time limit (per model: folds and refit together), every refit
+    returns its pipeline and :func:`~degbridge.comparison.steps.assemble` keeps the selected
+    one only. The numbers are the same either way.
+    """
+    if not split.folds or runner.time_limit is not None:
+        return runner.run(templates, X)
+    folds = runner.run(templates, X, kinds=("fold",))
+    leader = steps.rank_on_cv(folds, split)[:1]
+    return runner.run(templates, X, kinds=("refit",), pipelines=leader, previous=folds)
 
 
 def _check_args(test_size, cv, leakage, outliers, time_limit, permutation_repeats, backend) -> None:

@@ -13,7 +13,7 @@ import concurrent.futures
 import contextlib
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,7 +62,9 @@ class FitTask:
 
     ``kind="fold"`` predicts the validation rows ``eval_idx``; ``kind="refit"`` predicts the
     test rows and adds the model's own importances and, when ``perm_repeats`` > 0,
-    permutation importances on rows ``perm_rows``.
+    permutation importances on rows ``perm_rows``, all computed in the worker. A refit returns
+    its fitted pipeline only when ``keep_pipeline`` (a fitted forest is hundreds of MB: it is
+    not pickled back to the parent process unless it is the selected model).
     """
 
     kind: Literal["fold", "refit"]
@@ -76,6 +78,7 @@ class FitTask:
     perm_rows: np.ndarray | None = None
     perm_repeats: int = 0
     random_state: int | None = None
+    keep_pipeline: bool = True
 
     @property
     def key(self) -> tuple[str, int | str]:
@@ -84,32 +87,69 @@ class FitTask:
 
 
 def tasks_for(
-    templates: Mapping[str, Any], X: np.ndarray, split: Split, *, perm_repeats: int, random_state
+    templates: Mapping[str, Any],
+    X: np.ndarray,
+    split: Split,
+    *,
+    perm_repeats: int,
+    random_state,
+    kinds: tuple[str, ...] = ("fold", "refit"),
+    pipelines: Collection[str] | None = None,
 ) -> list[FitTask]:
-    """Every model's fold fits, then its refit on all training genes."""
+    """Every model's fold fits, then its refit on all training genes, the longest first.
+
+    ``kinds`` limits the tasks to fold fits or refits; ``pipelines`` names the models whose
+    refit returns its fitted pipeline (None: every model). The order of the tasks (expected
+    longest first, so that no long fit starts last) changes no number: every task is
+    independent and seeded.
+    """
     common = {"X": X, "y": split.y, "random_state": random_state}
     tasks = []
     for name, template in templates.items():
-        for k, (tr, va) in enumerate(split.folds):
-            fit_idx, eval_idx = split.train_idx[tr], split.train_idx[va]
+        if "fold" in kinds:
+            for k, (tr, va) in enumerate(split.folds):
+                fit_idx, eval_idx = split.train_idx[tr], split.train_idx[va]
+                tasks.append(
+                    FitTask(
+                        "fold", name, template, fit_idx=fit_idx, eval_idx=eval_idx, fold=k, **common
+                    )
+                )
+        if "refit" in kinds:
             tasks.append(
                 FitTask(
-                    "fold", name, template, fit_idx=fit_idx, eval_idx=eval_idx, fold=k, **common
+                    "refit",
+                    name,
+                    template,
+                    fit_idx=split.train_idx,
+                    eval_idx=split.test_idx,
+                    perm_rows=split.perm_rows,
+                    perm_repeats=perm_repeats,
+                    keep_pipeline=pipelines is None or name in pipelines,
+                    **common,
                 )
             )
-        tasks.append(
-            FitTask(
-                "refit",
-                name,
-                template,
-                fit_idx=split.train_idx,
-                eval_idx=split.test_idx,
-                perm_rows=split.perm_rows,
-                perm_repeats=perm_repeats,
-                **common,
-            )
-        )
-    return tasks
+    return sorted(tasks, key=lambda t: (_cost_rank(t.template), t.kind != "refit"))
+
+
+#: Estimators by expected fit time on a DE table, the longest first (a scheduling hint only).
+_SLOW = (
+    "RandomForestRegressor",
+    "MLPRegressor",
+    "ExtraTreesRegressor",
+    "GradientBoostingRegressor",
+    "ElasticNetCV",
+    "HistGradientBoostingRegressor",
+    "LassoCV",
+    "SubsampledRegressor",
+    "SVR",
+)
+
+
+def _cost_rank(template) -> int:
+    steps = getattr(template, "steps", None)
+    est = steps[-1][1] if steps else template
+    name = type(est).__name__
+    return _SLOW.index(name) if name in _SLOW else len(_SLOW)
 
 
 def run_task(task: FitTask) -> tuple[tuple, dict[str, Any]]:
@@ -134,7 +174,8 @@ def run_task(task: FitTask) -> tuple[tuple, dict[str, Any]]:
             # training genes, later (Comparison.predictions)
             out["pred"] = pipe.predict(task.X[task.eval_idx])
             if task.kind == "refit":
-                out["pipeline"] = pipe
+                if task.keep_pipeline:
+                    out["pipeline"] = pipe
                 out.update(_model_importances(pipe))
                 out.update(_permutation_importances(pipe, task))
         except Exception as err:  # a model that cannot fit this data is reported, not fatal
@@ -252,42 +293,66 @@ class FitRunner:
         *,
         permutation_repeats: int | None = None,
         progress: bool | None = None,
+        kinds: tuple[str, ...] = ("fold", "refit"),
+        pipelines: Collection[str] | None = None,
+        previous: Mapping[str, ModelResult] | None = None,
     ) -> dict[str, ModelResult]:
-        """Fit every model of ``templates`` on every fold and refit it; results by model name."""
+        """Fit every model of ``templates`` on every fold and refit it; results by model name.
+
+        ``kinds=("fold",)`` runs the fold fits only (the results then have no refit);
+        ``kinds=("refit",)`` with ``previous`` (those results) adds the refits of the models
+        whose folds all succeeded. ``pipelines`` names the models whose refit returns its
+        fitted pipeline (None: every model; the others' pipelines stay in the workers).
+        """
         from tqdm.auto import tqdm
 
         repeats = self.permutation_repeats if permutation_repeats is None else permutation_repeats
         show = self.progress if progress is None else progress
-        tasks = tasks_for(
-            templates, X, self.split, perm_repeats=repeats, random_state=self.random_state
-        )
+        todo = dict(templates)
         outputs: dict[tuple, dict] = {}
         status = dict.fromkeys(templates, "ok")
+        for name, res in (previous or {}).items():
+            outputs.update({(name, k): out for k, out in enumerate(res.folds) if out is not None})
+            if res.status != "ok":  # its folds failed or timed out: no refit
+                status[name] = res.status
+                todo.pop(name, None)
+        tasks = tasks_for(
+            todo, X, self.split, perm_repeats=repeats, random_state=self.random_state,
+            kinds=kinds, pipelines=pipelines,
+        )  # fmt: skip
         bar = tqdm(
             total=len(tasks), desc="fitting models", unit="fit", disable=not show, leave=False
         )
         try:
             if self.time_limit is not None:
+                # one model at a time, in the given order (as the time limits are per model)
+                at = {name: i for i, name in enumerate(templates)}
+                tasks.sort(key=lambda t: (at[t.model], t.kind == "refit", t.fold or 0))
                 _run_with_time_limit(tasks, outputs, status, self._jobs, self.time_limit, bar)
             else:
                 _run_parallel(tasks, outputs, self._jobs, self._backend, bar)
         finally:
             bar.close()
         return {
-            name: _model_result(name, outputs, status[name], len(self.split.folds))
+            name: _model_result(
+                name, outputs, status[name], len(self.split.folds), refit="refit" in kinds
+            )
             for name in templates
         }
 
 
-def _model_result(name: str, outputs: dict[tuple, dict], status: str, n_folds: int) -> ModelResult:
+def _model_result(
+    name: str, outputs: dict[tuple, dict], status: str, n_folds: int, *, refit: bool = True
+) -> ModelResult:
+    """A model's outputs; ``refit=False``: its fold fits only (status "ok" without a refit)."""
     fold_out = [outputs.get((name, k)) for k in range(n_folds)]
-    refit = outputs.get((name, "refit"))
-    errors = [o["error"] for o in [*fold_out, refit] if o is not None and "error" in o]
+    refit_out = outputs.get((name, "refit")) if refit else None
+    errors = [o["error"] for o in [*fold_out, refit_out] if o is not None and "error" in o]
     if status == "ok" and errors:
         status = f"failed: {errors[0]}"
-    if status == "ok" and (refit is None or any(o is None for o in fold_out)):
+    if status == "ok" and ((refit and refit_out is None) or any(o is None for o in fold_out)):
         status = "failed: missing results"
-    return ModelResult(fold_out, refit if status == "ok" else None, status)
+    return ModelResult(fold_out, refit_out if status == "ok" else None, status)
 
 
 def _run_parallel(tasks: list[FitTask], outputs: dict, n_jobs, backend, bar) -> None:

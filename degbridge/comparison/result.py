@@ -91,7 +91,9 @@ class Comparison:
     oof
         Out-of-fold predictions of every model (training genes × models).
     models
-        Every model's pipeline refitted on the training genes.
+        ``{name: pipeline}`` of the selected model only, refitted on the training genes (the
+        other models' fitted pipelines stay in the worker processes; their scores and
+        importances are in the tables).
     params
         The arguments, the split and versions.
     extra

@@ -279,6 +279,20 @@ def _test_scores(res: ModelResult, split: Split) -> dict[str, Any]:
     return row
 
 
+def rank_on_cv(folds: dict[str, ModelResult], split: Split) -> list[str]:
+    """Models whose folds all succeeded, by mean CV R², the best first (as :func:`select`).
+
+    Used between the fold fits and the refits, so that only the model :func:`select` will
+    pick (unless its refit fails) returns its fitted pipeline.
+    """
+    means = {
+        name: _cv_scores(res, split)[1]["cv_r2_mean"]
+        for name, res in folds.items()
+        if res.status == "ok"
+    }
+    return sorted(means, key=lambda name: (not np.isfinite(means[name]), -means[name]))
+
+
 def select(board: pd.DataFrame, cv: int | None) -> tuple[pd.DataFrame, str]:
     """Rank the models on mean CV R² (on test R² without CV); the ranked board and the best.
 
@@ -349,6 +363,7 @@ def feature_set_scores(
                 X[cols].to_numpy(dtype=float),
                 permutation_repeats=0,
                 progress=False,
+                pipelines=(),
             )
             sub_row = collate(results, runner.split)[0].iloc[0]
             if sub_row["status"] == "ok":
@@ -472,7 +487,7 @@ def assemble(
         importances=importances(results, feature_names),
         preprocessing=pd.DataFrame(prep.report, columns=["step", "column", "n", "detail"]),
         outliers=prep.outliers,
-        models={m: r.refit["pipeline"] for m, r in results.items() if r.refit and r.status == "ok"},
+        models={best.name: best.pipeline},
         params=params,
         fitted=FittedData(split, prep.X.to_numpy(dtype=float), results[best.name].refit["pred"]),
         **tables,
