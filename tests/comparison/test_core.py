@@ -270,16 +270,16 @@ def test_time_limit_stops_a_slow_model(table):
             table,
             models={"linear": LinearRegression(), "slow": slow},
             cv=2,
-            time_limit=8,
+            time_limit=20,  # a fresh worker's start-up counts too: room for a loaded machine
             n_jobs=2,
             progress=False,
             permutation_repeats=0,
         )
     status = res.leaderboard.set_index("model")["status"]
-    assert status["slow"] == "timed out after 8 s"
+    assert status["slow"] == "timed out after 20 s"
     assert status["linear"] == "ok"
     assert res.best.name == "linear"
-    assert time.perf_counter() - started < 60  # the slow model was stopped, not awaited
+    assert time.perf_counter() - started < 90  # the slow model was stopped, not awaited
 
 
 def test_progress_bar(table, capsys):
