@@ -21,7 +21,7 @@ import re
 import sys
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -387,10 +387,15 @@ def _gunzip(raw: bytes, label: str, max_size: int | None) -> bytes:
     """Decompress in blocks, stopping as soon as a size limit is passed."""
     limit = MAX_SIZE if max_size is None else max_size
     stream = zlib.decompressobj(wbits=31)  # gzip header
-    out, total, data = [], 0, raw
+    out, total = [], 0
+    view = memoryview(raw)
+    # compressed input in 1 MiB pieces (only the rest of one piece is ever copied as the
+    # unconsumed tail), output at most 16 MiB per call so the limits are checked early
+    pieces = (view[i : i + (1 << 20)] for i in range(0, len(raw), 1 << 20))
+    data: bytes | memoryview = next(pieces, b"")
     try:
         while data:
-            block = stream.decompress(data, 1 << 20)
+            block = stream.decompress(data, 1 << 24)
             total += len(block)
             if total > limit:
                 msg = (
@@ -407,8 +412,10 @@ def _gunzip(raw: bytes, label: str, max_size: int | None) -> bytes:
             out.append(block)
             data = stream.unconsumed_tail
             if stream.eof:  # concatenated gzip members
-                data = stream.unused_data
+                data = stream.unused_data or next(pieces, b"")
                 stream = zlib.decompressobj(wbits=31) if data else stream
+            elif not data:
+                data = next(pieces, b"")
         if not stream.eof:
             msg = "Compressed file ended before the end-of-stream marker was reached"
             raise EOFError(msg)
@@ -436,7 +443,7 @@ def _read_bytes(path: Path, max_size: int | None = None) -> tuple[bytes, dict[st
     if raw.startswith(b"\x1f\x8b"):
         raw = _gunzip(raw, label, max_size)
         meta["compression"] = "gzip"
-    if not raw.strip():
+    if not raw or raw.isspace():  # (raw.strip() would copy the whole file)
         msg = f"{label} is empty"
         raise ValueError(msg)
     for magic, what in _MAGIC.items():
@@ -500,30 +507,45 @@ def _parsed_from_path(
     Kept as one function (about 80 lines) because each step adjusts the line numbering the
     next step's error messages report (group line, header, trailing delimiters). With
     ``fast=True`` a well-formed body is parsed by pandas' C reader (:func:`_parsed_fast`),
-    which gives the same result; anything unusual goes through the careful csv path.
+    which gives the same result; anything unusual goes through the careful csv path. An
+    ASCII file with "\\n" line ends is neither decoded nor split whole unless the careful
+    path needs it: its first lines are found in the bytes and pandas reads the rest as bytes.
     """
     label = f"file {str(path)!r}"
     raw, meta = _read_bytes(path, max_size)
-    text, encoding = _decode(raw, label)
+    plain = raw.isascii() and b"\r" not in raw and not any(b in raw for b in _EXTRA_BREAK_BYTES)
+    offsets: list[int] = []
+    if plain:
+        encoding, all_lines = "utf-8", None
+        lines: Iterable[str] = _ascii_lines(raw, offsets)
+    else:
+        text, encoding = _decode(raw, label)
+        all_lines = lines = text.splitlines()
     meta.update(source=str(path), encoding=encoding)
-    all_lines = text.splitlines()
+    prefix, starts = _header_prefix(lines)
     # the header: the first line that is neither blank nor a comment (nor a GEO2R group line)
-    starts = [i for i, line in enumerate(all_lines) if line.strip() and not line.startswith("#")]
     if not starts:
         msg = f"{label} holds no table (only blank or comment lines)"
         raise ValueError(msg)
     head = starts[0]
-    if len(starts) > 1 and _GROUP_LINE.match(all_lines[head]):
+    if len(starts) > 1 and _GROUP_LINE.match(prefix[head]):
         # Old GEO2R exports start with the sample-group string, e.g. "111111110000000".
-        meta["geo2r_groups"] = all_lines[head].strip().strip('"')
+        meta["geo2r_groups"] = prefix[head].strip().strip('"')
         head = starts[1]
     if sep is None:
-        sep = _detect_sep([ln for ln in all_lines[head:] if ln.strip()], label)
+        sep = _detect_sep([ln for ln in prefix[head:] if ln.strip()], label)
     meta["delimiter"] = sep
     if fast:
-        parsed = _parsed_fast(all_lines, head, sep, id_column, label, meta)
+        first = next((ln for ln in prefix[head + 1 :] if ln.strip()), None)
+        if plain:
+            body = raw[offsets[head] + len(prefix[head]) + 1 :]
+        else:
+            body = "\n".join(all_lines[head + 1 :]).encode("utf-8")
+        parsed = _parsed_fast(prefix[head], first, body, head, sep, id_column, label, meta)
         if parsed is not None:
             return parsed
+    if all_lines is None:
+        all_lines = raw.decode("ascii").splitlines()
     # The careful path: csv records over the text, not line by line (a quoted value may
     # hold a newline), every field a string until the columns are converted.
     body = all_lines[head:]
@@ -587,6 +609,40 @@ def _parsed_from_path(
     return _Parsed(ids, id_name, columns, line_numbers, label, meta)
 
 
+def _ascii_lines(raw: bytes, offsets: list[int]) -> Iterator[str]:
+    """The lines of ASCII bytes with "\\n" line ends (as ``str.splitlines`` gives them),
+    one at a time; the byte offset of each line is appended to ``offsets``."""
+    pos, n = 0, len(raw)
+    while pos < n:
+        end = raw.find(b"\n", pos)
+        if end < 0:
+            end = n
+        offsets.append(pos)
+        yield raw[pos:end].decode("ascii")
+        pos = end + 1
+
+
+def _header_prefix(lines: Iterable[str]) -> tuple[list[str], list[int]]:
+    """(the first lines, indices of the first two that are neither blank nor comments): read
+    until 21 non-blank lines follow the second of those (the header is one of the two; the
+    delimiter is detected from the first 20 non-blank lines from the header on, and the first
+    data line is among them) or the lines end."""
+    prefix: list[str] = []
+    starts: list[int] = []
+    nonblank = 0  # non-blank lines from starts[1] on
+    for i, line in enumerate(lines):
+        prefix.append(line)
+        if not line.strip():
+            continue
+        if len(starts) < 2 and not line.startswith("#"):
+            starts.append(i)
+        if len(starts) == 2:
+            nonblank += 1
+            if nonblank > 21:
+                break
+    return prefix, starts
+
+
 # ----------------------------------------------------------------------------------------
 # the fast path: pandas' C reader on well-formed text, the same result as the careful path
 # ----------------------------------------------------------------------------------------
@@ -622,15 +678,23 @@ def _line_layout(body: bytes, sep: str, ncol: int) -> np.ndarray | None:
         after = np.where(closing < n - 1, b[np.minimum(closing + 1, n - 1)], 10)
         if not (np.isin(before, (10, code)).all() and np.isin(after, (10, code)).all()):
             return None
-        if (np.searchsorted(quotes, newlines) % 2).any():  # a newline inside quotes
+        # a newline inside quotes: a field's opening and closing quotes on different lines
+        if (np.searchsorted(newlines, opening) != np.searchsorted(newlines, closing)).any():
             return None
-        delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
-    counts = np.bincount(np.searchsorted(newlines, delims), minlength=newlines.size + 1) + 1
+        if (np.searchsorted(delims, closing) != np.searchsorted(delims, opening)).any():
+            delims = delims[np.searchsorted(quotes, delims) % 2 == 0]  # drop quoted ones
     starts = np.concatenate(([0], newlines + 1))
     ends = np.concatenate((newlines, [n]))
     filled = np.flatnonzero(ends > starts)
-    if not (counts[filled] == ncol).all():
+    # ncol - 1 delimiters on each non-blank line: with the delimiters in file order, the
+    # k-th group of ncol - 1 must lie within the k-th non-blank line (and none be left over)
+    per_line = ncol - 1
+    if delims.size != filled.size * per_line:
         return None
+    if per_line and filled.size:
+        groups = delims.reshape(filled.size, per_line)
+        if not ((groups[:, 0] >= starts[filled]).all() and (groups[:, -1] < ends[filled]).all()):
+            return None
     return filled
 
 
@@ -675,7 +739,9 @@ def _float_column(col: pd.Series) -> tuple[np.ndarray | list[str] | None, bool]:
 
 
 def _parsed_fast(
-    all_lines: list[str],
+    header_line: str,
+    first: str | None,
+    body: bytes,
     head: int,
     sep: str,
     id_column: str | None,
@@ -685,14 +751,14 @@ def _parsed_fast(
     """The careful path's result for a well-formed body, read by pandas' C reader with
     correctly rounded floats (``float_precision="round_trip"`` parses each number with
     CPython's own string-to-double, the one behind float()); None when the text holds
-    anything the two paths could read differently (then the careful path reads it)."""
+    anything the two paths could read differently (then the careful path reads it).
+
+    ``header_line`` is line ``head`` (0-based) of the file, ``first`` the first non-blank
+    line after it, ``body`` the UTF-8 bytes of the lines after it joined by "\\n"."""
     if sep not in _SEP_BYTES:
         return None
-    header_line = all_lines[head]
-    data_lines = all_lines[head + 1 :]
     if header_line.count('"') % 2:
         return None
-    first = next((ln for ln in data_lines if ln.strip()), None)
     if first is None or first.count('"') % 2:
         return None
     header = [h.strip() for h in _split_fields(header_line, sep)]
@@ -703,10 +769,8 @@ def _parsed_fast(
     ncol = len(header)
     if ncol < 2 or header[-1] == "" or len(set(header)) < ncol:
         return None  # trailing delimiters, duplicate names: the careful path
-    body_text = "\n".join(data_lines)
-    if "\x00" in body_text:
+    if b"\x00" in body:
         return None
-    body = body_text.encode("utf-8")
     rows = _line_layout(body, sep, ncol)
     if rows is None or not rows.size:
         return None
@@ -950,7 +1014,9 @@ def _column_mapping(
 
 
 def _check_ids(parsed: _Parsed) -> None:
-    empty = [i for i, g in enumerate(parsed.ids) if g == "" or g in NA_TOKENS]
+    if NA_TOKENS.isdisjoint(parsed.ids):  # ("" is one of the tokens)
+        return
+    empty = [i for i, g in enumerate(parsed.ids) if g in NA_TOKENS]
     if empty:
         msg = f"{parsed.label}: {len(empty)} rows have no gene ID, first at {_where_row(parsed, empty[0])}"
         raise ValueError(msg)
@@ -1112,7 +1178,12 @@ def _handle_duplicates(frame: pd.DataFrame, parsed: _Parsed, duplicates: str) ->
 
 
 def _warn_excel_dates(index: pd.Index, label: str) -> None:
-    hits = [g for g in index[:200000] if _EXCEL_DATE.match(str(g))]
+    # every date form _EXCEL_DATE matches has at most 10 characters and a "-" or "/"
+    hits = [
+        g
+        for g in map(str, index[:200000])
+        if len(g) <= 10 and ("-" in g or "/" in g) and _EXCEL_DATE.match(g)
+    ]
     if hits:
         warnings.warn(
             f"{label}: {len(hits)} gene IDs look like dates a spreadsheet made of gene names "
@@ -1224,8 +1295,10 @@ def _read_matrix_careful(raw: bytes, label: str, sep: str | None) -> pd.DataFram
     return pd.DataFrame(values, index=index, columns=[str(c) for c in df.columns])
 
 
-#: Rows per block of the fast matrix reader: about 2 million values (16 MB) per block.
-_BLOCK_VALUES = 1 << 21
+#: Rows per block of the fast matrix reader: about 16 million values per block (128 MB as
+#: float64; a 60,000 × 200 matrix is one block). Each block is a DataFrame pandas builds
+#: column by column, so fewer blocks cost less; more rows per block cost memory.
+_BLOCK_VALUES = 1 << 24
 
 
 def _read_matrix_fast(raw: bytes, label: str, sep: str | None) -> pd.DataFrame | None:
@@ -1268,21 +1341,22 @@ def _read_matrix_fast(raw: bytes, label: str, sep: str | None) -> pd.DataFrame |
     width = len(columns) + 1
     if len(_split_fields(lines[1], sep)) != width or lines[1].rstrip().endswith(sep):
         return None
-    # rows ≤ newlines + 1 (a file with other line ends overflows and goes the careful way)
-    n_max = data.count("\n" if isinstance(data, str) else b"\n") + 1
+    # rows ≤ line ends after the header (a file with other line ends overflows and goes the
+    # careful way); pandas skips blank lines, so fewer rows is possible
+    newline = "\n" if isinstance(data, str) else b"\n"
+    n_max = data.count(newline) - (1 if data.endswith(newline) else 0)
     try:
         reader = pd.read_csv(
             source,
             header=None,
             skiprows=1,
             names=list(range(width)),
-            index_col=False,
+            index_col=0,  # the IDs, as text (dtype applies to the index column too)
             dtype={0: object},
             keep_default_na=False,
             na_values=dict.fromkeys(range(1, width), _NA_LIST),
             float_precision="round_trip",
             chunksize=max(1, _BLOCK_VALUES // width),
-            low_memory=False,
             engine="c",
             **kwargs,
         )
@@ -1291,7 +1365,9 @@ def _read_matrix_fast(raw: bytes, label: str, sep: str | None) -> pd.DataFrame |
         return None
     if out is None:
         return None
-    if integer:
+    # pandas reads "-0" in an integer column as 0 (float() gives -0.0); look only when the
+    # text has a minus sign at all (a memchr) and an integer column holds zeros
+    if integer and (b"-" in data if isinstance(data, bytes) else "-" in data):
         b = np.frombuffer(data if isinstance(data, bytes) else data.encode("utf-8"), np.uint8)
         if _has_negative_zero(b):
             return None
@@ -1301,40 +1377,83 @@ def _read_matrix_fast(raw: bytes, label: str, sep: str | None) -> pd.DataFrame |
 
 def _fill_blocks(reader, n_max: int, width: int):
     """(matrix, gene IDs, saw integer zeros) from pandas' blocks of rows; matrix None when a
-    block holds anything the careful reader must judge."""
-    out = np.empty((n_max, width - 1), dtype=np.float64)
+    block holds anything the careful reader must judge.
+
+    One block (the usual case) becomes the matrix itself, converted in place; several are
+    copied into one column-major matrix (pandas' own layout: the DataFrame made of it
+    holds it without a copy) as they come, so at most two blocks are alive at a time."""
+    out: np.ndarray | None = None
     ids: list[str] = []
     integer = False
     with reader:
         for block in reader:
-            start = len(ids)
-            if start + len(block) > n_max:
+            start, stop = len(ids), len(ids) + len(block)
+            got = _block_values(block) if stop <= n_max else None
+            if got is None:
                 return None, None, False
-            names = block[0].tolist()
-            for g in names:
-                if type(g) is not str or g.startswith("#") or "\n" in g or "\r" in g:
-                    return None, None, False
+            names, values, has_zero = got
+            integer = integer or has_zero
             ids.extend(names)
-            target = out[start : start + len(block)]
-            kinds = {dt.kind for dt in block.dtypes.iloc[1:]}
-            if kinds <= {"f", "i", "u"}:  # all numbers: one conversion of the block
-                target[:] = block.iloc[:, 1:].to_numpy(dtype=np.float64)
-                integer |= bool(kinds & {"i", "u"}) and not target.all()
+            if start == 0:
+                out = values
                 continue
-            for j in range(1, width):
-                values, was_int = _float_column(block[j])
-                if values is None:
-                    return None, None, False
-                if isinstance(values, list):
-                    values, bad = _to_float(values)
-                    if bad:
-                        return None, None, False
-                integer |= was_int and bool((values == 0).any())
-                target[:, j - 1] = values
+            if start == len(out):  # a second block: from now on one preallocated matrix
+                first = out
+                out = np.empty((n_max, width - 1), dtype=np.float64, order="F")
+                out[:start] = first
+                del first
+            out[start:stop] = values
     stripped = [g.strip() for g in ids]
-    if not stripped or not all(stripped):
+    if out is None or not all(stripped):
         return None, None, False
-    return out[: len(ids)], stripped, integer
+    if len(out) > len(ids):  # blank lines left rows unused: drop them (a copy, rare)
+        out = np.asfortranarray(out[: len(ids)])
+    return out, stripped, integer
+
+
+def _block_values(block: pd.DataFrame) -> tuple[list[str], np.ndarray, bool] | None:
+    """(gene IDs, float64 values, an integer column holds zeros) of one block pandas read
+    (IDs as its index); None when the careful reader must judge it."""
+    names = block.index.tolist()
+    if not all(type(g) is str for g in names):
+        return None
+    joined = "\n".join(names)  # one scan for comment rows and line breaks in IDs
+    if joined.startswith("#") or "\n#" in joined or "\r" in joined:
+        return None
+    if joined.count("\n") != len(names) - 1:
+        return None
+    kinds = {dt.kind for dt in block.dtypes}
+    if kinds <= {"f", "i", "u"}:  # all numbers: the block's own array
+        values = block.to_numpy()
+        has_zero = bool(kinds & {"i", "u"}) and not values.all()
+        return names, _as_float64(values), has_zero
+    values = np.empty(block.shape, dtype=np.float64, order="F")
+    has_zero = False
+    for j, name in enumerate(block.columns):
+        column, was_int = _float_column(block[name])
+        if column is None:
+            return None
+        if isinstance(column, list):
+            column, bad = _to_float(column)
+            if bad:
+                return None
+        has_zero = has_zero or (was_int and not column.all())
+        values[:, j] = column
+    return names, values, has_zero
+
+
+def _as_float64(values: np.ndarray) -> np.ndarray:
+    """float64 values of a numeric matrix; a writable column-major int64 matrix (the block
+    pandas read) is converted in place, column by column, sparing a second matrix in memory.
+    int64 → float64 rounds to nearest, as float() of the field does."""
+    if values.dtype == np.float64:
+        return values
+    if values.dtype == np.int64 and values.flags.writeable and values.flags.f_contiguous:
+        out = values.view(np.float64)
+        for j in range(values.shape[1]):
+            out[:, j] = values[:, j]  # same memory, element by element, front to back
+        return out
+    return values.astype(np.float64, order="F")
 
 
 def _first_lines(data: bytes | str, n: int) -> tuple[list[str], bool]:

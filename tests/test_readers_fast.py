@@ -14,7 +14,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from degbridge import table as T
@@ -363,3 +363,141 @@ def test_read_matrix_fast_path_used_and_exact_on_a_count_file(tmp_path):
     _assert_same(fast, careful)
     assert fast[0].index[0] == "00000"  # leading zeros kept
     assert np.array_equal(fast[0].to_numpy(), frame.to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast path's layout check, against a field-by-field reading of each line
+# ---------------------------------------------------------------------------------------------
+
+
+def _layout_reference(text: str, sep: str, ncol: int):
+    """Indices of the non-blank lines when each holds ``ncol`` fields, every field either
+    free of quotes or wholly quoted (a quote pair around it, no quote inside); else None."""
+    rows = []
+    for i, line in enumerate(text.split("\n")):
+        if not line:
+            continue
+        fields, pos = 0, 0
+        while True:
+            fields += 1
+            if line[pos : pos + 1] == '"':
+                close = line.find('"', pos + 1)
+                if close < 0:
+                    return None
+                pos = close + 1
+                if pos < len(line) and line[pos] != sep:
+                    return None
+            else:
+                end = line.find(sep, pos)
+                end = len(line) if end < 0 else end
+                if '"' in line[pos:end]:
+                    return None
+                pos = end
+            if pos >= len(line):
+                break
+            pos += 1  # past the delimiter
+            if pos == len(line):  # a trailing delimiter: one more, empty field
+                fields += 1
+                break
+        if fields != ncol:
+            return None
+        rows.append(i)
+    return rows
+
+
+@given(
+    text=st.text(alphabet='ab,\t"\n ', max_size=40),
+    sep=st.sampled_from([",", "\t"]),
+    ncol=st.integers(2, 4),
+)
+@example(text='x,"a\nb",y\n', sep=",", ncol=2)  # a newline inside quotes
+@example(text='"a,b",c\n\nd,"e"\n', sep=",", ncol=2)  # a quoted delimiter, a blank line
+@example(text="a,b\nc\nd,e,f\n", sep=",", ncol=2)  # right total, wrong lines
+@example(text='"a""b",c\n', sep=",", ncol=2)  # doubled quotes
+@settings(max_examples=400, deadline=None)
+def test_line_layout_matches_a_field_by_field_reading(text, sep, ncol):
+    got = T._line_layout(text.encode(), sep, ncol)
+    want = _layout_reference(text, sep, ncol)
+    if want is None:
+        assert got is None
+    else:
+        assert got is not None and got.tolist() == want
+
+
+# ---------------------------------------------------------------------------------------------
+# read_matrix: one block converted in place, several blocks, gzip members across pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def _float_of_fields(text: str, sep: str = "\t") -> np.ndarray:
+    rows = [r for r in csv.reader(text.splitlines()[1:], delimiter=sep) if r]
+    return np.array([[float(v) for v in r[1:]] for r in rows])
+
+
+def _int_matrix_text(n: int, k: int, seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    big = [0, 1, 2**53 + 1, 2**62 + 12345, -(2**63), 2**63 - 1, 123456789012345678]
+    values = rng.choice(big, size=(n, k)).astype(object)
+    small = rng.random((n, k)) < 0.5
+    values[small] = rng.integers(0, 50, size=int(small.sum()))
+    lines = ["gene\t" + "\t".join(f"S{j}" for j in range(k))]
+    lines += [f"G{i:05d}\t" + "\t".join(str(v) for v in row) for i, row in enumerate(values)]
+    return "\n".join(lines) + "\n"
+
+
+def test_read_matrix_all_integers_exact(tmp_path):
+    """An all-integer block is converted to float in its own memory: every value equals
+    float() of its field (int64 beyond 2**53 included)."""
+    text = _int_matrix_text(500, 6, 0)
+    path = tmp_path / "ints.tsv"
+    path.write_text(text)
+    fast, careful, used = _matrix_paths(path)
+    assert used
+    _assert_same(fast, careful)
+    assert np.array_equal(_bits(fast[0].to_numpy()), _bits(_float_of_fields(text)))
+
+
+@pytest.mark.parametrize("kind", ["ints", "floats", "text_na"])
+def test_read_matrix_several_blocks_same_as_careful(tmp_path, monkeypatch, kind):
+    """Blocks of a few rows (blank lines among them) give the careful reader's matrix."""
+    monkeypatch.setattr(T, "_BLOCK_VALUES", 40)  # 10 rows per block at 4 columns
+    rng = np.random.default_rng(5)
+    lines = ["gene\tA\tB\tC"]
+    for i in range(97):
+        if kind == "ints":
+            cells = [str(v) for v in rng.integers(0, 9, 3)]
+        else:
+            cells = [repr(float(v)) for v in rng.normal(0, 10, 3)]
+            if kind == "text_na" and i % 7 == 0:
+                cells[1] = "NA"
+        lines.append(f"g{i:03d}\t" + "\t".join(cells))
+        if i % 13 == 5:
+            lines.append("")
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "m.tsv"
+    path.write_text(text)
+    fast, careful, used = _matrix_paths(path)
+    assert used
+    _assert_same(fast, careful)
+    assert fast[0].shape == (97, 3)
+    if kind != "text_na":
+        assert np.array_equal(_bits(fast[0].to_numpy()), _bits(_float_of_fields(text)))
+
+
+def test_gzip_members_across_input_pieces(tmp_path):
+    """Concatenated gzip members, the first longer than one 1 MiB input piece."""
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=(25_000, 8))
+    lines = ["gene\t" + "\t".join(f"S{j}" for j in range(8))]
+    lines += [f"g{i}\t" + "\t".join(repr(float(v)) for v in row) for i, row in enumerate(values)]
+    text = "\n".join(lines) + "\n"
+    cut = text.index("\n", len(text) * 3 // 4) + 1
+    first, second = gzip.compress(text[:cut].encode()), gzip.compress(text[cut:].encode())
+    assert len(first) > 1 << 20
+    path = tmp_path / "m.tsv.gz"
+    path.write_bytes(first + second)
+    got = read_matrix(path)
+    assert np.array_equal(_bits(got.to_numpy()), _bits(values))
+    path.write_bytes(first + second[:-9])  # truncated
+    with pytest.raises(ValueError, match="damaged or truncated gzip"):
+        read_matrix(path)
