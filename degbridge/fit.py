@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import RWarning
-from ._params import FilterMethod, Method, Normalize, SortBy, Weights, fill_docs
+from ._params import DECIDE_METHODS, FilterMethod, Method, Normalize, SortBy, Weights, fill_docs
 from .design import Design, coef_names, contrast_matrix
 from .limma import (
     DEResults,
@@ -55,8 +55,7 @@ __all__ = [
     "fit_limma",
 ]
 
-#: decideTests' methods and R's p.adjust methods.
-DECIDE_METHODS: tuple[str, ...] = ("separate", "global", "hierarchical", "nestedF")
+#: R's p.adjust methods (decideTests' methods: DECIDE_METHODS, declared in _params).
 ADJUST_METHODS: tuple[str, ...] = (
     "BH",
     "BY",

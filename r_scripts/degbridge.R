@@ -105,6 +105,19 @@
   lv[!vapply(lv, is.null, logical(1))]
 }
 
+## method = NULL: the one method rule (raw counts -> voom, else ls), said in a message;
+## a given method is checked against Python's allowed values (degbridge._params).
+.degbridge_resolve_method <- function(m, x, method, who) {
+  if (is.null(method)) {
+    choice <- .degbridge_choose_method(x)
+    message(who, ": method = \"", choice$method, "\" (", choice$why, ")")
+    return(list(method = choice$method, choice = paste0(choice$method, ": ", choice$why)))
+  }
+  if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
+  m$params$check_param("method", method)
+  list(method = method, choice = paste0(method, ": given"))
+}
+
 ## The method default rule of degbridge.run_limma (degbridge._params.resolve_method), here
 ## in R so that the matrix need not cross to Python: raw counts (every value a finite
 ## non-negative integer within 1e-8) -> "voom", anything else (missing values included) ->
@@ -201,17 +214,9 @@ degbridge_limma <- function(x, samples = NULL, design = NULL, groups = NULL, con
   m <- .degbridge_modules()
   x <- as.matrix(x)
   storage.mode(x) <- "double"
-  if (is.null(method)) {
-    choice <- .degbridge_choose_method(x)
-    method <- choice$method
-    method_choice <- paste0(method, ": ", choice$why)
-    message("degbridge_limma: method = \"", method, "\" (", choice$why, ")")
-  } else {
-    ## the allowed values and the error message are Python's (degbridge._params)
-    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
-    m$params$check_param("method", method)
-    method_choice <- paste0(method, ": given")
-  }
+  resolved <- .degbridge_resolve_method(m, x, method, "degbridge_limma")
+  method <- resolved$method
+  method_choice <- resolved$choice
   .degbridge_check_matrix(x, method)
   if (!is.null(coef)) {
     if (!is.null(contrast)) stop("give contrast or coef, not both")
@@ -282,16 +287,9 @@ degbridge_fit <- function(x, samples = NULL, design = NULL, groups = NULL, metho
   m <- .degbridge_modules()
   x <- as.matrix(x)
   storage.mode(x) <- "double"
-  if (is.null(method)) {
-    choice <- .degbridge_choose_method(x)
-    method <- choice$method
-    method_choice <- paste0(method, ": ", choice$why)
-    message("degbridge_fit: method = \"", method, "\" (", choice$why, ")")
-  } else {
-    if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
-    m$params$check_param("method", method)
-    method_choice <- paste0(method, ": given")
-  }
+  resolved <- .degbridge_resolve_method(m, x, method, "degbridge_fit")
+  method <- resolved$method
+  method_choice <- resolved$choice
   .degbridge_check_matrix(x, method)
   built <- .degbridge_build(m, x, samples, design, groups, NULL, match, design_only = TRUE)
   D <- built$D

@@ -3,7 +3,7 @@
 The rule (``method=None``: raw counts → voom, anything else → ls) is checked against literal
 expectations, then against the R helper's own implementation in a native Rscript; the
 descriptions of ``degbridge._params.LIMMA_DOCS`` against the rendered ``run_limma`` and
-``tl.limma`` docstrings, the CLI's ``--help`` and the comment block of ``r_scripts/degbridge.R``.
+``tl.de`` (= ``tl.limma``) docstrings, the CLI's ``--help`` and the comment block of ``r_scripts/degbridge.R``.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def _param_block(doc: str, name: str) -> str:
     return _flat("\n".join(body))
 
 
-@pytest.mark.parametrize("func", [degbridge.run_limma, tl.limma], ids=["run_limma", "tl.limma"])
+@pytest.mark.parametrize("func", [degbridge.run_limma, tl.de], ids=["run_limma", "tl.de"])
 def test_docstrings_carry_the_shared_descriptions(func):
     doc = func.__doc__
     assert "{" + "method}" not in doc  # every placeholder filled
@@ -418,6 +418,7 @@ def test_cli_choices_are_the_declared_values():
         "--weights": WEIGHTS,
         "--leakage": LEAKAGE,
         "--outliers": OUTLIERS,
+        "--decide": _params.DECIDE_METHODS,
     }
     for flag, values in declared.items():
         assert choices[flag] and all(c == list(values) for c in choices[flag]), flag
