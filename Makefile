@@ -28,8 +28,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	$(VENV)/bin/degbridge demo -o $(DEMO_OUT) $(DEMO_ARGS)
 
+# one test file per worker, as many workers as cores (PYTEST_ARGS=... to add options)
 test: setup-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 setup: r-core r-annot python
 setup-test: r-core r-test python

@@ -40,7 +40,18 @@ def r_reason() -> str | None:
     return _R_REASON
 
 
+#: The longest test files (minutes on 2 cores) run first, so that a parallel run
+#: (``pytest -n 2 --dist loadfile``, one file per worker) does not end on one of them alone.
+SLOW_FIRST = (
+    "test_demo.py", "test_readme.py", "test_cli.py", "test_examples.py", "test_deseq2.py",
+    "test_genesets_go.py", "test_failures.py", "test_r_helper_fit.py", "test_deseq_edger_second.py",
+    "test_tl_methods.py", "test_core.py", "test_limma_parity.py",
+)  # fmt: skip
+
+
 def pytest_collection_modifyitems(config, items):
+    rank = {name: k for k, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable
     needs_r = [item for item in items if "r" in item.keywords]
     if not needs_r:
         return
