@@ -565,7 +565,7 @@ def cmd_concordance(args) -> int:
 
 def cmd_genesets(args) -> int:
     from ._io import atomic_write, check_not_input
-    from .genesets import camera_pr, gene_sets
+    from .genesets import camera_pr, check_statistic, gene_sets
     from .table import read_table
 
     out = Path(args.output)
@@ -578,6 +578,7 @@ def cmd_genesets(args) -> int:
             f"{args.max_size})"
         )
     table = read_table(args.table)
+    check_statistic(table, args.statistic)  # before the sets: GO sets take seconds
     source = args.sets if args.sets[:3].upper() == "GO:" else Path(args.sets)
     if isinstance(source, Path) and not source.is_file():
         raise CLIError(f"gene-set file {args.sets!r} does not exist (or use GO:BP, GO:MF, GO:CC)")

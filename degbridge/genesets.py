@@ -641,6 +641,17 @@ def camera(
     return _run("degbridge_camera", fit, sets, contrast, coef, options, block=False)
 
 
+def check_statistic(table: pd.DataFrame, statistic: str) -> None:
+    """ValueError unless ``statistic`` is a numeric column of ``table`` (the valid ones named)."""
+    if statistic not in table.columns or not pd.api.types.is_numeric_dtype(table[statistic]):
+        numeric = [str(c) for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+        msg = (
+            f"statistic={statistic!r} is not a numeric column of the table; numeric columns: "
+            f"{numeric} (a signed statistic such as limma's t ranks genes best)"
+        )
+        raise ValueError(msg)
+
+
 def camera_pr(
     table: pd.DataFrame,
     sets,
@@ -684,13 +695,7 @@ def camera_pr(
     if not isinstance(table, pd.DataFrame):
         msg = f"camera_pr takes a DE table (a DataFrame indexed by gene ID), not {type(table).__name__}"
         raise TypeError(msg)
-    if statistic not in table.columns or not pd.api.types.is_numeric_dtype(table[statistic]):
-        numeric = [str(c) for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
-        msg = (
-            f"statistic={statistic!r} is not a numeric column of the table; numeric columns: "
-            f"{numeric} (a signed statistic such as limma's t ranks genes best)"
-        )
-        raise ValueError(msg)
+    check_statistic(table, statistic)
     inter_gene_cor = float(inter_gene_cor)
     if not -1 < inter_gene_cor < 1:
         msg = f"inter_gene_cor must be between -1 and 1, not {inter_gene_cor}"
