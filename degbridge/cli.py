@@ -382,6 +382,10 @@ def cmd_limma(args) -> int:
 
     out = Path(args.output)
     several = args.contrast is not None and len(args.contrast) > 1
+    if args.decide is None and args.p_value is not None:
+        raise CLIError("--p-value is the cut-off of --decide; add --decide (or leave it out)")
+    if args.p_value is None:
+        args.p_value = 0.05
     if args.decide is not None:
         if args.method in OTHER_METHODS:
             raise CLIError(f"--decide applies to limma, not to --method {args.method}")
@@ -572,6 +576,8 @@ def cmd_genesets(args) -> int:
     check_not_input(out, [args.table, args.sets])
     if out.is_dir():
         raise CLIError(f"-o {out} is a folder; genesets writes one table file")
+    if out.suffix.lower() not in (".tsv", ".txt", ".csv"):
+        raise CLIError(f"-o {out}: genesets writes a .tsv (or .txt) or .csv table")
     if args.min_size < 1 or args.max_size < args.min_size:
         raise CLIError(
             f"--min-size must be ≥ 1 and --max-size ≥ --min-size (got {args.min_size}, "
@@ -731,7 +737,7 @@ def _limma_output(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--p-value",
         type=float,
-        default=0.05,
+        default=None,
         help="adjusted p-value cut-off for --decide (default 0.05, BH)",
     )
     p.add_argument(

@@ -1163,12 +1163,27 @@ def coef_names(coef, design: Design) -> str | list[str]:
         if isinstance(item, str):
             if item in columns:
                 return [item]
-            return list(design.bases.get(item, [item]))
+            if item in design.bases:
+                return list(design.bases[item])
+            # a term spelled as typed in the formula ("ns(time, df=3)"): R's spelling differs
+            # only in spaces ("ns(time, df = 3)")
+            bare = re.sub(r"\s+", "", item)
+            for term, cols in design.bases.items():
+                if re.sub(r"\s+", "", term) == bare:
+                    return list(cols)
+            if re.search(r"\b(ns|bs|poly)\s*\(", item):  # a spline term this design lacks
+                msg = (
+                    f"coef={item!r} is not a column or term of this design; its spline/"
+                    f"polynomial terms are {list(design.bases)} and its columns {columns}"
+                )
+                raise ValueError(msg)
+            return [item]
         if isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_):
-            if not -len(columns) <= int(item) < len(columns):
+            if not 0 <= int(item) < len(columns):
                 msg = (
                     f"coef={int(item)} is out of range: the design has {len(columns)} columns "
-                    f"(positions 0..{len(columns) - 1}, 0-based): {columns}"
+                    f"(positions 0..{len(columns) - 1}, 0-based; negative positions are not "
+                    f"taken, as R's coef = -1 would mean the opposite): {columns}"
                 )
                 raise ValueError(msg)
             return [columns[int(item)]]

@@ -446,8 +446,10 @@ class LimmaFit:
         several = len(spec.names) > 1
         if several and sort_by == "B":
             sort_by = "F"
-        if number is not None and (not isinstance(number, int | np.integer) or number < 0):
-            msg = f"number must be a non-negative integer or None, not {number!r}"
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 1
+        ):
+            msg = f"number must be a positive integer or None (all rows), not {number!r}"
             raise ValueError(msg)
         with r.R_LOCK:
             r.check_r()

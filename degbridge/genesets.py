@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -222,13 +222,37 @@ def gene_sets(
         if isinstance(members, str) or not isinstance(members, Iterable):
             msg = f"gene set {name!r} must be a list of gene IDs, not {type(members).__name__}"
             raise TypeError(msg)
-        ids = list(dict.fromkeys(str(m) for m in members if m is not None and str(m) != ""))
+        ids = list(dict.fromkeys(_member_ids(name, members)))
         if len(ids) >= min_size and (max_size is None or len(ids) <= max_size):
             sets[name] = ids
     if not sets:
         msg = f"no gene set from {where} has between {min_size} and {max_size or 'any'} genes"
         raise ValueError(msg)
     return GeneSets(sets, where)
+
+
+def _member_ids(name: str, members: Iterable) -> Iterator[str]:
+    """A set's members as text IDs: strings and integers; None, NaN and "" are skipped.
+
+    Booleans and non-missing floats are refused: a pandas column of Entrez IDs with one
+    missing value turns into floats (``2.0``), which would then match no gene.
+    """
+    for m in members:
+        if m is None or (isinstance(m, str) and m == ""):
+            continue
+        if isinstance(m, bool | np.bool_):
+            msg = f"gene set {name!r} holds the boolean {m!r}: gene IDs are text or integers"
+            raise TypeError(msg)
+        if isinstance(m, float | np.floating):
+            if np.isnan(m):
+                continue
+            msg = (
+                f"gene set {name!r} holds the number {m!r}: gene IDs are text or integers (a "
+                "pandas column of Entrez IDs with a missing value turns into floats: drop the "
+                "missing values or use .astype('Int64') first)"
+            )
+            raise TypeError(msg)
+        yield str(m)
 
 
 # ---------------------------------------------------------------------------------------
@@ -708,6 +732,14 @@ def camera_pr(
         warnings.warn(
             f"camera_pr: {missing} gene(s) have no finite {statistic!r} (e.g. {first!r}) and "
             "are left out",
+            DataWarning,
+            stacklevel=2,
+        )
+    if finite.any() and (stat[finite] >= 0).all():
+        warnings.warn(
+            f"camera_pr: {statistic!r} is never negative: cameraPR ranks genes by a signed "
+            "statistic (up and down, such as limma's t); with an unsigned one the Direction "
+            "column means nothing",
             DataWarning,
             stacklevel=2,
         )

@@ -349,3 +349,10 @@ def test_concordance_command(tmp_path, airway):
         out = run_cli(*base, "--methods", methods, "-o", tmp_path / "x")
         assert out.returncode == 1 and message in out.stderr, out.stderr
         assert not (tmp_path / "x").exists()
+
+
+def test_p_value_needs_decide(tmp_path):
+    out = run_cli("limma", DATA / "limma_voom_every10th.csv", "--groups", "g", "--contrast", "b - a",
+                  "--p-value", "0.01", "-o", tmp_path / "t.tsv")  # fmt: skip
+    assert out.returncode == 1 and "--p-value is the cut-off of --decide" in out.stderr
+    assert not (tmp_path / "t.tsv").exists()

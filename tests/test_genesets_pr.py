@@ -115,3 +115,21 @@ def test_genesets_command_with_a_gmt_file(table, tmp_path):
     )  # fmt: skip
     assert bad.returncode == 1 and "does not exist" in bad.stderr
     assert not (tmp_path / "x.tsv").exists()
+
+
+def test_gene_set_members_and_unsigned_statistic(table, tmp_path):
+    with pytest.raises(TypeError, match=r"gene set 'A' holds the number 2.0.*Int64"):
+        degbridge.gene_sets({"A": ["1", 2.0]})
+    with pytest.raises(TypeError, match="gene set 'A' holds the boolean True"):
+        degbridge.gene_sets({"A": ["1", True]})
+    sets = degbridge.gene_sets({"A": [1, "ENSG1", None, float("nan"), ""]})
+    assert sets["A"] == ["1", "ENSG1"]
+    with pytest.warns(DataWarning, match="'P.Value' is never negative"):
+        degbridge.camera_pr(table, {"a": list(table.index[:20])}, statistic="P.Value")
+    out = subprocess.run(
+        [sys.executable, "-m", "degbridge", "genesets", str(DATA / "limma_voom_every10th.csv"),
+         "--sets", str(DATA / "limma_voom_every10th.csv"), "-o", str(tmp_path / "x.xlsx")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 1 and "writes a .tsv" in out.stderr
+    assert not (tmp_path / "x.xlsx").exists()

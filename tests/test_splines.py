@@ -372,3 +372,27 @@ def test_bad_coef_values(monkeypatch):
         coef_names(["a", 1], d)
     with pytest.raises(ValueError, match="empty list"):
         coef_names([], d)
+
+
+@pytest.mark.r
+def test_coef_spelling_negative_positions_and_number():
+    """A term spelled as typed in the formula is found; negative positions and number=0 are
+    refused (R's coef = -1 would mean "all but the first": the opposite of Python's -1)."""
+    rng = np.random.default_rng(5)
+    samples = pd.DataFrame(
+        {"time": np.tile([0.0, 1, 2, 3, 4, 5], 4), "group": np.repeat(["a", "b"], 12)},
+        index=[f"s{i}" for i in range(24)],
+    )
+    expr = pd.DataFrame(rng.normal(8, 1, (60, 24)), index=[f"g{i}" for i in range(60)],
+                        columns=samples.index)  # fmt: skip
+    fit = degbridge.fit_limma(expr, samples=samples, design="~ group * ns(time, df=2)", method="ls")
+    typed = fit.top_table(coef="groupb:ns(time, df=2)")
+    spelled = fit.top_table(coef="groupb:ns(time, df = 2)")
+    pd.testing.assert_frame_equal(typed, spelled)
+    assert list(typed.columns[:2]) == ["groupb:ns(time, df = 2)1", "groupb:ns(time, df = 2)2"]
+    with pytest.raises(ValueError, match=r"negative positions are not taken"):
+        fit.test(coef=[-1])
+    with pytest.raises(ValueError, match=r"'ns\(time, df=3\)' is not a column or term"):
+        fit.top_table(coef="ns(time, df=3)")
+    with pytest.raises(ValueError, match="number must be a positive integer"):
+        fit.top_table(coef="groupb", number=0)
