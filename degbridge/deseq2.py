@@ -17,14 +17,13 @@ by independent filtering (P-value kept, ``adj.P.Val`` missing).
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._exceptions import RNotAvailableError, RWarning
+from ._exceptions import RNotAvailableError
 from .design import Design, check_design, contrast_matrix, design_from_formula, design_from_matrix
 from .edger import _counts_meta, _summary, canonical_table, count_matrix
 from .limma import _Contrasts, _frame, _Matrix, _named_matrix, _resolve_design, _strings
@@ -114,8 +113,9 @@ def run_deseq2(
     out = _deseq2_in_r(
         mat, des, spec, red, test, shrink, independent_filtering, alpha, cooks_cutoff
     )
-    for text in dict.fromkeys(out["warnings"]):
-        warnings.warn(f"R (DESeq2): {text}", RWarning, stacklevel=2)
+    from . import r
+
+    r.warn_r(out["warnings"], "DESeq2", stacklevel=2)
     meta = out["meta"]
     meta["seconds"] = round(time.perf_counter() - started, 3)
     meta["contrast"] = spec.names[0]

@@ -16,7 +16,6 @@ native names (:func:`native_columns` gives the table back under them).
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -26,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ._checks import NonCounts, check_counts
-from ._exceptions import RWarning
 from ._params import check_param
 from .design import Design, check_design, contrast_matrix
 from .limma import (
@@ -134,8 +132,9 @@ def run_edger(
     else:
         spec, group, pair = _Contrasts(*contrast_matrix(contrast, des.columns)), None, None
     out = _edger_in_r(mat, des, spec, opts, group, pair)
-    for text in dict.fromkeys(out["warnings"]):
-        warnings.warn(f"R (edgeR): {text}", RWarning, stacklevel=2)
+    from . import r
+
+    r.warn_r(out["warnings"], "edgeR", stacklevel=2)
     out["meta"]["seconds"] = round(time.perf_counter() - started, 3)
     tables = {}
     for k, (name, frame) in enumerate(zip(spec.names, out["frames"])):

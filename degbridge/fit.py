@@ -24,7 +24,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._exceptions import RWarning
 from ._params import DECIDE_METHODS, FilterMethod, Method, Normalize, SortBy, Weights, fill_docs
 from .design import Design, coef_names, contrast_matrix
 from .limma import (
@@ -384,7 +383,7 @@ class LimmaFit:
             del fit, dmat, args, out
         meta = self._test_meta(spec, opts, info)
         meta["seconds"] = round(time.perf_counter() - started, 3)
-        _warn_r(r_warnings)
+        r.warn_r(r_warnings, stacklevel=2)
         return _results(_Run(frames, ftest, meta, r_warnings), des, spec, opts)
 
     def _test_meta(self, spec: _Contrasts, opts: LimmaOptions, info) -> dict[str, Any]:
@@ -477,7 +476,7 @@ class LimmaFit:
             rows = r.to_numpy(out["rows"]).astype(np.int64) - 1
             frame = _frame(r, out["table"], [self.genes[i] for i in rows])
             del args, out, ri
-        _warn_r(r_warnings)
+        r.warn_r(r_warnings, stacklevel=2)
         if several:
             frame.columns = [*spec.names, *frame.columns[len(spec.names) :]]
         meta = self._test_meta(spec, opts, {})
@@ -527,13 +526,6 @@ def _(fit: LimmaFit):
 
     with r.R_LOCK:
         return fit._r_fit(r, with_genes=True)
-
-
-def _warn_r(r_warnings: list[str]) -> None:
-    import warnings
-
-    for text in dict.fromkeys(r_warnings):
-        warnings.warn(f"R (limma): {text}", RWarning, stacklevel=3)
 
 
 def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
@@ -671,7 +663,7 @@ def decide_tests(
             )
             values, r_warnings = _decisions(r, out)
             del out
-    _warn_r(r_warnings)
+    r.warn_r(r_warnings, stacklevel=2)
     result = DecideTests(values, index=pd.Index(genes, dtype=object), columns=list(names))
     result.attrs.update(method=method, adjust_method=adjust_method, p_value=p_value, lfc=lfc)
     return result

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._exceptions import DataWarning, RWarning
+from ._exceptions import DataWarning
 
 __all__ = [
     "GO_ONTOLOGIES",
@@ -759,8 +759,7 @@ def camera_pr(
         r_warnings = [str(w) for w in r.to_numpy(out["warnings"])]
         result = r.frame_from_r(out["table"])
         del rindex, args, out
-    for text in dict.fromkeys(r_warnings):
-        warnings.warn(f"R (limma): {text}", RWarning, stacklevel=2)
+    r.warn_r(r_warnings, stacklevel=2)
     result.attrs.update(report)
     result.attrs["statistic"] = statistic
     result.attrs["n_missing_statistic"] = missing
@@ -955,8 +954,7 @@ def _run(function: str, fit, sets, contrast, coef, options: dict, *, block: bool
         r_warnings = [str(w) for w in r.to_numpy(out["warnings"])]
         table = r.frame_from_r(out["table"])
         del rindex, rcontrast, dmat, weights, extra, args, out
-    for text in dict.fromkeys(r_warnings):
-        warnings.warn(f"R (limma): {text}", RWarning, stacklevel=3)
+    r.warn_r(r_warnings, stacklevel=3)
     if function == "degbridge_roast" and not options["multi"]:
         table.attrs["NGenes"] = len(next(iter(index.values())))
     table.attrs.update(report)

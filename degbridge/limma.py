@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import NonCounts, check_counts, get_matrix, is_anndata
-from ._exceptions import DataWarning, RWarning
+from ._exceptions import DataWarning
 from ._params import (
     COUNT_METHODS,
     LIMMA_CONSTRAINTS,
@@ -293,8 +293,9 @@ def _prepare(
 
 def _warn_run(r_warnings: list[str], mat: _Matrix, *, stacklevel: int) -> None:
     """R's warnings (once each) and the missing-value note, as Python warnings."""
-    for text in dict.fromkeys(r_warnings):
-        warnings.warn(f"R (limma/edgeR): {text}", RWarning, stacklevel=stacklevel)
+    from . import r
+
+    r.warn_r(r_warnings, "limma/edgeR", stacklevel=stacklevel)
     if mat.n_missing:
         warnings.warn(
             f"{mat.n_missing} missing values in the expression matrix; limma fits each gene on "

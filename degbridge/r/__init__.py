@@ -26,6 +26,7 @@ from ._session import (
     r_scripts_dir,
     session,
     versions,
+    warn_r,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "to_numpy",
     "to_r",
     "versions",
+    "warn_r",
 ]

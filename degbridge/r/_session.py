@@ -19,11 +19,12 @@ import os
 import re
 import shutil
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import RError, RNotAvailableError
+from .._exceptions import RError, RNotAvailableError, RWarning
 
 logger = logging.getLogger("degbridge.r")
 
@@ -303,6 +304,15 @@ def _interruptible(*, stop_r: bool = True) -> Iterator[list[bool]]:
                 openrlib.rlib.R_interrupts_pending = 0  # not carried into the next R call
     if flag:
         previous(signal.SIGINT, None)
+
+
+def warn_r(texts, package: str = "limma", *, stacklevel: int = 2) -> None:
+    """R's warnings as :class:`RWarning`s, each distinct text once, ``"R (package): text"``.
+
+    ``stacklevel`` counts from the caller of this function, as :func:`warnings.warn` would.
+    """
+    for text in dict.fromkeys(str(t) for t in texts):
+        warnings.warn(f"R ({package}): {text}", RWarning, stacklevel=stacklevel + 1)
 
 
 def call(name: str, *args: Any, **kwargs: Any) -> Any:
