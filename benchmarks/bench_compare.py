@@ -3,21 +3,29 @@
 Default section (issue 17), each job in a fresh Python process so that its memory is its own:
 
 1. ``degbridge.compare`` with its defaults (13 models, 5-fold CV, out-of-fold predictions,
-   permutation importances, leakage scores) on both cores (``n_jobs=-1``) against
+   permutation importances, leakage scores) on both cores (``n_jobs=-1``), and the same with
+   ``max_fit_samples=N`` (each model fitted on at most N random training genes), against
    lazypredict's default ``LazyRegressor`` (every regressor it lists, one 80/20 split, no CV)
-   on the real voom table (18,911 genes, target ``B``); rounds alternate which goes first and
-   the ratio of the medians is printed (target ≤ 0.5×);
+   on the real voom table (18,911 genes, target ``B``). lazypredict 0.3.0's default list (40
+   regressors) holds ``GaussianProcessRegressor``, whose fit is cubic in the genes (over 20
+   minutes and 13 GB on this table): that run is stopped at ``--lazy-cap`` seconds and
+   reported as a bound. The 37 regressors left without it, ``KernelRidge`` and
+   ``QuantileRegressor`` (the three whose cost grows fastest with the genes; the 37-model
+   run is the one the issue timed at 54 s) are timed to the end, rounds alternating with
+   degbridge; ratios of the medians are printed (target ≤ 0.5×);
 2. peak memory of each job: the resident memory (RSS) of the job's process and all its
    children (loky workers) summed, sampled every 0.1 s by this process (target ≤ 1 GiB);
-3. the default comparison on a 60,000-gene synthetic limma-like table (target ≤ 120 s).
+3. the comparison on a 60,000-gene synthetic limma-like table: defaults (models fitted on
+   at most 20,000 training genes), ``max_fit_samples=None`` (every gene, the default before
+   the cap) and ``max_fit_samples=N`` (target ≤ 120 s).
 
-``--baseline-src DIR`` also runs (1) and (3) with degbridge imported from ``DIR`` (e.g. a
+``--baseline-src DIR`` also runs the defaults with degbridge imported from ``DIR`` (e.g. a
 ``git archive`` of an older commit), interleaved, for before/after ratios in one run.
 ``--seed-six`` adds the issue-4 section: the seed's six models on one split against a plain
 scikit-learn loop and lazypredict on the same split and models.
 
-    python benchmarks/bench_compare.py [--quick] [--skip-60k] [--rounds N]
-                                       [--baseline-src DIR] [--seed-six]
+    python benchmarks/bench_compare.py [--quick] [--skip-60k] [--rounds N] [--fast-n N]
+                                       [--lazy-cap S] [--baseline-src DIR] [--seed-six]
 """
 
 from __future__ import annotations
@@ -178,6 +186,11 @@ def lazypredict_check(split, ours_res, label: str) -> None:
 # -- issue 17: each job in its own process -----------------------------------------------
 
 
+#: lazypredict's regressors whose cost grows fastest with the genes (cubic time, quadratic
+#: memory, a linear program): without them, its default list is the 37 the issue timed.
+SUPERLINEAR = ("GaussianProcessRegressor", "KernelRidge", "QuantileRegressor")
+
+
 def table_for(name: str) -> pd.DataFrame:
     """``real``, ``real-quick`` (every 8th gene), or ``synthetic-N``."""
     if name.startswith("synthetic-"):
@@ -187,34 +200,51 @@ def table_for(name: str) -> pd.DataFrame:
 
 
 def job(kind: str, table_name: str) -> dict:
-    """Run one job in this (child) process; returns its time and what it found."""
+    """Run one job in this (child) process; returns its time and what it found.
+
+    ``compare`` (defaults), ``compare-fast-N`` (``max_fit_samples=N``), ``compare-all``
+    (``max_fit_samples=None``), ``lazy`` (lazypredict's default list) or ``lazy-37`` (the
+    same without GaussianProcessRegressor, KernelRidge and QuantileRegressor).
+    """
     table = table_for(table_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if kind == "compare":
+        if kind.startswith("compare"):
+            kw = {}
+            if kind.startswith("compare-fast-"):
+                kw["max_fit_samples"] = int(kind.rsplit("-", 1)[1])
+            elif kind == "compare-all":
+                kw["max_fit_samples"] = None
             t0 = time.perf_counter()
-            res = degbridge.compare(table, target="B", n_jobs=-1, progress=False)
+            res = degbridge.compare(table, target="B", n_jobs=-1, progress=False, **kw)
             took = time.perf_counter() - t0
             row = res.leaderboard.iloc[0]
             return {"seconds": took, "best": res.best.name, "cv_r2": float(row["cv_r2_mean"]),
                     "models_kept": len(res.models), "degbridge": degbridge.__file__}  # fmt: skip
-        from lazypredict.Supervised import LazyRegressor
+        from lazypredict.Supervised import REGRESSORS, LazyRegressor
         from sklearn.model_selection import train_test_split
 
         X = table.drop(columns=["B"])
         X_train, X_test, y_train, y_test = train_test_split(
             X, table["B"], test_size=0.2, random_state=42
         )
+        regressors = "all"
+        if kind == "lazy-37":
+            regressors = [c for n, c in REGRESSORS if n not in SUPERLINEAR]
         t0 = time.perf_counter()
-        scores, _ = LazyRegressor(verbose=0, ignore_warnings=True).fit(
+        scores, _ = LazyRegressor(verbose=0, ignore_warnings=True, regressors=regressors).fit(
             X_train, X_test, y_train, y_test
         )
         took = time.perf_counter() - t0
         return {"seconds": took, "best": str(scores.index[0]), "n_models": len(scores)}
 
 
-def measured(kind: str, table_name: str, src: str | None = None) -> dict:
-    """Run ``job`` in a child process; adds its peak memory (process tree RSS, 0.1 s)."""
+def measured(kind: str, table_name: str, src: str | None = None, cap: float | None = None) -> dict:
+    """Run ``job`` in a child process; adds its peak memory (process tree RSS, 0.1 s).
+
+    With ``cap`` (seconds) the job is stopped when it runs longer, and the result says so
+    (``censored``: its time is at least ``cap``).
+    """
     import psutil
 
     env = dict(os.environ)
@@ -224,7 +254,14 @@ def measured(kind: str, table_name: str, src: str | None = None) -> dict:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
     root = psutil.Process(proc.pid)
     peak = 0
+    started = time.perf_counter()
     while proc.poll() is None:
+        if cap is not None and time.perf_counter() - started > cap:
+            for p in [*root.children(recursive=True), root]:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            proc.wait()
+            return {"seconds": cap, "censored": True, "peak": peak, "best": "(stopped)"}
         total = 0
         try:
             procs = [root, *root.children(recursive=True)]
@@ -244,36 +281,71 @@ def measured(kind: str, table_name: str, src: str | None = None) -> dict:
     return result
 
 
-def ratios(table_name: str, rounds: int, src: str | None, lazy: bool) -> None:
-    """compare defaults (and a baseline degbridge) vs lazypredict, alternating the order."""
-    kinds = [("after", "compare", None)]
+def _show(label: str, res: dict, r: int | None = None) -> None:
+    where = f"round {r + 1} " if r is not None else ""
+    took = (
+        f">{res['seconds']:6.0f} s (stopped)" if res.get("censored") else f"{res['seconds']:7.1f} s"
+    )
+    cv = f", CV R² {res['cv_r2']:.6f}" if "cv_r2" in res else ""
+    print(f"    {where}{label:<22} {took}, peak {gib(res['peak'])} (best {res['best']}{cv})",
+          flush=True)  # fmt: skip
+
+
+def ratios(
+    table_name: str,
+    rounds: int,
+    src: str | None,
+    lazy: bool,
+    fast_n: int,
+    lazy_cap: float,
+    every_gene: bool = False,
+) -> dict[str, float]:
+    """compare defaults, with max_fit_samples (N; None when ``every_gene``), (a baseline
+    degbridge) and lazypredict.
+
+    Rounds alternate the order; lazypredict's full default list runs once, stopped at
+    ``lazy_cap`` seconds. Returns the median seconds per label.
+    """
+    fast = f"max_fit_samples={fast_n}"
+    kinds = [("defaults", "compare", None), (fast, f"compare-fast-{fast_n}", None)]
+    if every_gene:
+        kinds.append(("max_fit_samples=None", "compare-all", None))
     if src:
         kinds.append(("before", "compare", src))
     if lazy:
-        kinds.append(("lazypredict", "lazy", None))
+        kinds.append(("lazypredict 37", "lazy-37", None))
     got: dict[str, list[dict]] = {k[0]: [] for k in kinds}
     for r in range(rounds):
         order = kinds if r % 2 == 0 else kinds[::-1]
         for label, kind, where in order:
             res = measured(kind, table_name, where)
             got[label].append(res)
-            print(f"    round {r + 1} {label:<12} {res['seconds']:7.1f} s, peak {gib(res['peak'])} "
-                  f"(best {res['best']})", flush=True)  # fmt: skip
+            _show(label, res, r)
     med = {k: statistics.median(x["seconds"] for x in v) for k, v in got.items()}
     peak = {k: max(x["peak"] for x in v) for k, v in got.items()}
     for label in got:
         print(
-            f"  {label:<12} median {med[label]:7.1f} s, peak memory {gib(peak[label])} "
+            f"  {label:<24} median {med[label]:7.1f} s, peak memory {gib(peak[label])} "
             "(RSS of the process and its workers summed, sampled every 0.1 s)"
         )
-    if "lazypredict" in med:
-        print(f"  compare defaults ÷ lazypredict default: {med['after'] / med['lazypredict']:.2f}× "
-              "(target ≤ 0.5)")  # fmt: skip
+    if lazy:
+        full = measured("lazy", table_name, cap=lazy_cap)
+        _show("lazypredict default", full)
+        bound = "<" if full.get("censored") else ""
+        print(f"  compare defaults ÷ lazypredict default (all its regressors): "
+              f"{bound}{med['defaults'] / full['seconds']:.2f}× (target ≤ 0.5)")  # fmt: skip
+        l37 = med["lazypredict 37"]
+        print(f"  compare defaults ÷ lazypredict's 37 (without {', '.join(SUPERLINEAR)}): "
+              f"{med['defaults'] / l37:.2f}× (target ≤ 0.5)")  # fmt: skip
+        print(f"  compare {fast} ÷ lazypredict's 37: {med[fast] / l37:.2f}× (target ≤ 0.5)")
         if "before" in med:
-            print(f"  before this change: {med['before'] / med['lazypredict']:.2f}×")
+            print(f"  before this change ÷ lazypredict's 37: {med['before'] / l37:.2f}×")
     if "before" in med:
-        print(f"  after ÷ before: time {med['after'] / med['before']:.2f}×, "
-              f"peak memory {peak['after'] / peak['before']:.2f}×")  # fmt: skip
+        print(f"  after ÷ before: time {med['defaults'] / med['before']:.2f}×, "
+              f"peak memory {peak['defaults'] / peak['before']:.2f}×")  # fmt: skip
+    print(f"  compare {fast} ÷ compare defaults: time {med[fast] / med['defaults']:.2f}×; "
+          f"best model {got[fast][0]['best']} (defaults: {got['defaults'][0]['best']})")  # fmt: skip
+    return med
 
 
 def main() -> None:
@@ -285,6 +357,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
     parser.add_argument("--baseline-src", help="also time degbridge imported from this folder")
     parser.add_argument("--seed-six", action="store_true", help="add the issue-4 section")
+    parser.add_argument("--fast-n", type=int, default=5000, help="max_fit_samples (default 5000)")
+    parser.add_argument("--lazy-cap", type=float, default=600,
+                        help="stop lazypredict's full default run after this many seconds")  # fmt: skip
     parser.add_argument("--job", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job:
@@ -295,11 +370,16 @@ def main() -> None:
     name = "real-quick" if args.quick else "real"
     print(f"\nreal voom table ({'every 8th gene' if args.quick else 'all genes'}); target B; "
           f"{rounds} round(s)")  # fmt: skip
-    ratios(name, rounds, args.baseline_src, lazy=True)
+    ratios(name, rounds, args.baseline_src, True, args.fast_n, args.lazy_cap)
     if not args.skip_60k:
         big = 6000 if args.quick else 60000
-        print(f"\nsynthetic limma-like table: {big:,} genes; target B (target ≤ 120 s)")
-        ratios(f"synthetic-{big}", 1, args.baseline_src, lazy=False)
+        print(f"\nsynthetic limma-like table: {big:,} genes; target B; 1 round")
+        med = ratios(
+            f"synthetic-{big}", 1, args.baseline_src, False, args.fast_n, args.lazy_cap,
+            every_gene=True,
+        )  # fmt: skip
+        for label, secs in med.items():
+            print(f"  {label} at {big:,} genes: {secs:.0f} s = {secs / 120:.2f}× the 120 s target")
     if not args.seed_six:
         return
     real = real_table()

@@ -34,6 +34,7 @@ _INT_OPTIONS = (
     "permutation_repeats",
     "permutation_max_samples",
     "svr_max_samples",
+    "max_fit_samples",
 )
 
 

@@ -216,6 +216,14 @@ def _add_compare_options(p: argparse.ArgumentParser, *, target_default: str = "l
         help="outlier handling (default report)",
     )
     p.add_argument("--n-jobs", type=int, default=1, help="parallel fits (-1: all cores)")
+    p.add_argument(
+        "--max-fit-samples",
+        type=int,
+        metavar="N",
+        default=20000,
+        help="fit each model on at most N random training genes when there are more "
+        "(default 20000; 0: every gene)",
+    )
     p.add_argument("--time-limit", type=float, help="seconds per model; slower models are stopped")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
@@ -367,6 +375,7 @@ def _compare_from_args(args, table):
         leakage=args.leakage,
         outliers=args.outliers,
         time_limit=args.time_limit,
+        max_fit_samples=args.max_fit_samples or None,
         progress=not args.quiet,
     )
 

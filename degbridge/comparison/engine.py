@@ -148,6 +148,8 @@ _SLOW = (
 def _cost_rank(template) -> int:
     steps = getattr(template, "steps", None)
     est = steps[-1][1] if steps else template
+    if type(est).__name__ == "SubsampledRegressor" and est.estimator is not None:
+        est = est.estimator  # ranked by the model it fits
     name = type(est).__name__
     return _SLOW.index(name) if name in _SLOW else len(_SLOW)
 

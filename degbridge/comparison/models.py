@@ -63,6 +63,27 @@ def _svr(rs, svr_max_samples):
     return SubsampledRegressor(SVR(), max_samples=svr_max_samples, random_state=rs)
 
 
+def _at_most(a: int | None, b: int | None) -> int | None:
+    """The smaller of two row caps (None: no cap)."""
+    caps = [c for c in (a, b) if c is not None]
+    return min(caps) if caps else None
+
+
+def _built(key: str, factories, random_state, svr_max_samples, max_fit_samples):
+    """A built-in model; with ``max_fit_samples``, fitted on at most that many random rows.
+
+    The mean baseline always sees every training gene (it costs nothing and is the yardstick);
+    SVR keeps its own cap when that is smaller. The rows are drawn from ``random_state``, so
+    every model of a comparison is fitted on the same genes of a fold.
+    """
+    if key == "svr":
+        return factories[key][1](random_state, _at_most(svr_max_samples, max_fit_samples))
+    est = factories[key][1](random_state, svr_max_samples)
+    if max_fit_samples is None or key == "mean":
+        return est
+    return SubsampledRegressor(est, max_samples=max_fit_samples, random_state=random_state)
+
+
 def _factories() -> dict[str, tuple[str, Callable[[Any, Any], Any]]]:
     from sklearn.dummy import DummyRegressor
     from sklearn.ensemble import (
@@ -158,11 +179,21 @@ class _Registry(Mapping):
 MODELS = _Registry()
 
 
-def make_model(name: str, *, random_state=None, svr_max_samples: int | None = 5000):
-    """A fresh estimator for a built-in model name (or its class name)."""
+def make_model(
+    name: str,
+    *,
+    random_state=None,
+    svr_max_samples: int | None = 5000,
+    max_fit_samples: int | None = None,
+):
+    """A fresh estimator for a built-in model name (or its class name).
+
+    ``max_fit_samples`` wraps it in :class:`SubsampledRegressor` (every model but the mean
+    baseline; SVR takes the smaller of its two caps).
+    """
     factories = _factories()
     key = _canonical_name(name, factories)
-    return factories[key][1](random_state, svr_max_samples)
+    return _built(key, factories, random_state, svr_max_samples, max_fit_samples)
 
 
 def _canonical_name(name: str, factories) -> str:
@@ -200,12 +231,15 @@ def resolve_models(
     *,
     random_state,
     svr_max_samples,
+    max_fit_samples: int | None = None,
     notes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``{name: unfitted estimator}`` from ``"seed"``, ``"default"``, names or a mapping.
 
     User-supplied estimators are cloned and seeded with :func:`seed_estimator`; ``notes``
     (when given) receives ``{name: "random_state=... set"}`` for each one seeded.
+    ``max_fit_samples`` caps the training rows of built-in models only (a user's estimator
+    is fitted as given).
     """
     if isinstance(models, str):
         if models == "seed":
@@ -219,7 +253,12 @@ def resolve_models(
         out = {}
         for name, est in models.items():
             if isinstance(est, str):
-                est = make_model(est, random_state=random_state, svr_max_samples=svr_max_samples)
+                est = make_model(
+                    est,
+                    random_state=random_state,
+                    svr_max_samples=svr_max_samples,
+                    max_fit_samples=max_fit_samples,
+                )
             if not (hasattr(est, "fit") and hasattr(est, "predict")):
                 msg = f"model {name!r} is not an estimator (it needs fit and predict): {est!r}"
                 raise TypeError(msg)
@@ -240,7 +279,7 @@ def resolve_models(
     out = {}
     for name in names:
         key = _canonical_name(str(name), factories)
-        out[key] = factories[key][1](random_state, svr_max_samples)
+        out[key] = _built(key, factories, random_state, svr_max_samples, max_fit_samples)
     return out
 
 

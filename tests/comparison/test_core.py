@@ -215,6 +215,60 @@ def test_svr_subsample_is_reported(table):
     assert note == "fitted on a random 100 of 480 training genes"
 
 
+def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
+    """Every built-in model but the mean sees max_fit_samples genes; numbers equal sklearn's."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeakageWarning)
+        res = compare(
+            table, target="logFC", models=["mean", "decision_tree", "knn", "svr"], cv=3,
+            random_state=5, max_fit_samples=150, svr_max_samples=100, progress=False,
+            permutation_repeats=0, leakage="keep",
+        )  # fmt: skip
+    lb = res.leaderboard.set_index("model")
+    n_train = 480
+    assert lb.loc["mean", "note"] == ""
+    assert lb.loc["decision_tree", "note"] == f"fitted on a random 150 of {n_train} training genes"
+    assert lb.loc["knn", "note"] == f"fitted on a random 150 of {n_train} training genes"
+    assert lb.loc["svr", "note"] == f"fitted on a random 100 of {n_train} training genes"
+    assert res.params["max_fit_samples"] == 150
+    # the refit, by hand: scaler on every training gene, the tree on 150 of them
+    preds = res.predictions
+    train = preds.index[preds["split"] == "train"]
+    test = preds.index[preds["split"] == "test"]
+    X = table.loc[train, res.features].to_numpy()
+    y = table.loc[train, "logFC"].to_numpy()
+    scaler = StandardScaler().fit(X)
+    rows = np.sort(np.random.default_rng(5).choice(len(train), size=150, replace=False))
+    tree = DecisionTreeRegressor(random_state=5).fit(scaler.transform(X)[rows], y[rows])
+    pred = tree.predict(scaler.transform(table.loc[test, res.features].to_numpy()))
+    want = r2_score(table.loc[test, "logFC"], pred)
+    assert lb.loc["decision_tree", "test_r2"] == pytest.approx(want, rel=1e-12)
+    # without the cap, the same call fits on every gene (a different, larger-sample score)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeakageWarning)
+        full = compare(
+            table, target="logFC", models=["decision_tree"], cv=3, random_state=5,
+            progress=False, permutation_repeats=0, leakage="keep",
+        )  # fmt: skip
+    assert full.leaderboard["note"].iloc[0] == ""
+    assert full.leaderboard["test_r2"].iloc[0] != lb.loc["decision_tree", "test_r2"]
+    # below the default cap (20,000) the pipeline ends in the plain estimator, as before
+    assert res.params["max_fit_samples"] == 150
+    assert full.params["max_fit_samples"] == 20000
+    assert type(full.best.pipeline[-1]) is DecisionTreeRegressor
+    assert type(res.models["decision_tree"][-1]).__name__ == "SubsampledRegressor"
+
+
+@pytest.mark.parametrize(
+    ("cap", "err"), [(5, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_max_fit_samples_refuses_bad_values(table, cap, err):
+    with pytest.raises(err, match="max_fit_samples"):
+        compare(table, target="logFC", models=["linear"], max_fit_samples=cap, progress=False)
+
+
 def test_custom_estimators_and_names(table):
     from sklearn.linear_model import HuberRegressor
 
