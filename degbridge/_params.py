@@ -206,6 +206,8 @@ def resolve_method(
     """
     if method is not None:
         check_param("method", method)
+        if method == "ls":
+            _warn_if_counts(values, counts, caller)
         return MethodChoice(method, "given")
     if looks_like_counts(values):
         choice = MethodChoice(
@@ -216,6 +218,51 @@ def resolve_method(
     if log:
         logger.info("%s: method=%r (%s)", caller, choice.method, choice.why)
     return choice
+
+
+#: Above this, a matrix of non-negative integers given to method="ls" is taken for counts
+#: (log2 expression stays below ~20; raw counts of any real library exceed it).
+LS_COUNTS_MAX = 50
+
+
+def _warn_if_counts(values, counts: str, caller: str) -> None:
+    """Warn when method="ls" is given values that look like raw counts.
+
+    Integers alone are not enough (rounded log values are integers too): the largest value
+    must also exceed :data:`LS_COUNTS_MAX`.
+    """
+    import warnings
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    if not looks_like_counts(values):
+        return
+    top = values.max() if sp.issparse(values) else np.nanmax(np.asarray(values, dtype=float))
+    if not float(top) > LS_COUNTS_MAX:
+        return
+    from ._exceptions import DataWarning
+
+    warnings.warn(
+        f"{caller}: method='ls' was given, but the values look like {counts} (non-negative "
+        f"integers up to {float(top):,.0f}): lmFit would treat them as log-expression. Use "
+        "method='voom' or 'trend' for counts (or pass log-expression, e.g. log-CPM).",
+        DataWarning,
+        stacklevel=_outside_package(),
+    )
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` of the first caller outside degbridge, seen from a warning's caller."""
+    import inspect
+    import os
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = inspect.currentframe(), 0
+    frame = frame.f_back if frame is not None else None  # the function that warns: level 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return max(level, 1) + 1
 
 
 # ---------------------------------------------------------------------------------------

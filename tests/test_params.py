@@ -107,6 +107,29 @@ def test_given_method_is_checked_and_kept(caplog):
         resolve_method(_counts(), "deseq")
 
 
+def test_ls_given_on_raw_counts_warns_at_the_callers_line():
+    """method='ls' on what look like raw counts warns (DataWarning) at the caller's line;
+    log-expression, small integers (rounded log values) and other methods do not."""
+    import warnings
+
+    counts = np.random.default_rng(1).poisson(200, size=(30, 6)).astype(float)
+    assert counts.max() > _params.LS_COUNTS_MAX
+    with pytest.warns(
+        degbridge.DataWarning,
+        match=r"method='ls' was given, but the values look like raw counts \(non-negative integers up to [\d,]+\)",
+    ) as got:
+        choice = resolve_method(counts, "ls", log=False)
+    assert choice.method == "ls"
+    assert got[0].filename == __file__  # resolve_method is called from here
+    with pytest.warns(degbridge.DataWarning, match="pseudobulk sums"):
+        resolve_method(sp.csr_matrix(counts), "ls", counts="pseudobulk sums of raw counts")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_method(random_expr(5, 4, 0), "ls", log=False)  # log-expression
+        resolve_method(np.round(random_expr(5, 4, 0)).clip(0), "ls", log=False)  # rounded logs
+        resolve_method(counts, "voom", log=False)
+
+
 def test_detected_choice_is_logged(caplog):
     with caplog.at_level(logging.INFO, logger="degbridge"):
         choice = resolve_method(_counts(), None, caller="somewhere")
