@@ -130,8 +130,9 @@ def compare(
         computed on every held-out gene, and the leaderboard's ``note`` says how many genes
         each model saw. The default (20,000) leaves gene-level tables of up to 25,000 genes
         untouched and bounds the time of a 60,000-gene table (forests, boosting and the MLP
-        take time in proportion to the genes: 97 s instead of 167 s on two cores, CV R² equal
-        to 4 decimals, ``benchmarks/README.md``). ``None``: every gene, whatever the size.
+        take time in proportion to the genes: 100 s instead of 189 s on two cores, the same
+        best model and CV R² to 5 decimals, ``benchmarks/README.md``). ``None``: every gene,
+        whatever the size.
         Models passed as estimators are fitted as given.
     progress
         Show a progress bar over the fits.
