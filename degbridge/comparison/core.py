@@ -144,12 +144,9 @@ def compare(
     # Over 80 lines only by its docstring and keyword lists: the body is the list of steps
     # (prepare → split → audit → fit → collate/select → leakage scores → assemble).
     _check_args(test_size, cv, leakage, outliers, time_limit, permutation_repeats, backend)
-    for name, cap in (
-        ("svr_max_samples", svr_max_samples),
-        ("max_fit_samples", max_fit_samples),
-        ("permutation_max_samples", permutation_max_samples),
-    ):
-        _check_cap(name, cap)
+    svr_max_samples = _check_cap("svr_max_samples", svr_max_samples)
+    max_fit_samples = _check_cap("max_fit_samples", max_fit_samples)
+    permutation_max_samples = _check_cap("permutation_max_samples", permutation_max_samples)
     started = time.perf_counter()
     # arguments first (model names), then the data
     model_notes: dict[str, str] = {}
@@ -278,16 +275,20 @@ def _fit(runner: FitRunner, templates: dict[str, Any], X: np.ndarray, split) -> 
     return runner.run(templates, X, kinds=("refit",), pipelines=leader, previous=folds)
 
 
-def _check_cap(name: str, cap) -> None:
-    """A row cap is None or a whole number of genes >= 10."""
+def _check_cap(name: str, cap) -> int | None:
+    """A row cap: None, or a whole number of genes >= 10 (an integral float, as R's numbers
+    arrive through reticulate, is taken as its integer)."""
     if cap is None:
-        return
+        return None
+    if isinstance(cap, float | np.floating) and float(cap).is_integer():
+        cap = int(cap)
     if isinstance(cap, bool) or not isinstance(cap, int | np.integer):
         msg = f"{name} must be a whole number of genes or None, not {cap!r}"
         raise TypeError(msg)
     if cap < 10:
         msg = f"{name} must be at least 10 genes, not {cap}"
         raise ValueError(msg)
+    return int(cap)
 
 
 def _check_args(test_size, cv, leakage, outliers, time_limit, permutation_repeats, backend) -> None:

@@ -262,11 +262,26 @@ def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
 
 
 @pytest.mark.parametrize(
-    ("cap", "err"), [(5, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError)]
+    ("cap", "err"),
+    [(5, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError), ("100", TypeError)],
 )
 def test_max_fit_samples_refuses_bad_values(table, cap, err):
     with pytest.raises(err, match="max_fit_samples"):
         compare(table, target="logFC", models=["linear"], max_fit_samples=cap, progress=False)
+
+
+def test_max_fit_samples_takes_whole_floats_and_numpy_integers(table):
+    """R's numbers arrive as floats through reticulate: 150.0 is 150; params stay plain ints."""
+    kw = {"target": "logFC", "models": ["knn"], "cv": 2, "progress": False, "leakage": "keep",
+          "permutation_repeats": 0}  # fmt: skip
+    a = compare(table, max_fit_samples=150.0, **kw)
+    b = compare(table, max_fit_samples=np.int64(150), **kw)
+    assert a.params["max_fit_samples"] == 150 and type(a.params["max_fit_samples"]) is int
+    assert type(b.params["max_fit_samples"]) is int
+    pd.testing.assert_frame_equal(
+        a.leaderboard.drop(columns="fit_time"), b.leaderboard.drop(columns="fit_time")
+    )
+    assert a.leaderboard["note"].iloc[0] == "fitted on a random 150 of 480 training genes"
 
 
 def test_custom_estimators_and_names(table):
