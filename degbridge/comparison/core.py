@@ -132,8 +132,7 @@ def compare(
         untouched and bounds the time of a 60,000-gene table (forests, boosting and the MLP
         take time in proportion to the genes: 100 s instead of 189 s on two cores, the same
         best model and CV R² to 5 decimals, ``benchmarks/README.md``). ``None``: every gene,
-        whatever the size.
-        Models passed as estimators are fitted as given.
+        whatever the size. Models passed as estimators are fitted as given.
     progress
         Show a progress bar over the fits.
 
