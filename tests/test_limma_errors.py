@@ -285,3 +285,14 @@ def test_child_processes_unaffected_by_r_start():
         [sys.executable, "-c", "import ssl, sklearn; print('ok')"], capture_output=True, text=True
     )
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.r
+def test_ls_on_raw_counts_warns_at_the_users_line_and_still_runs():
+    """method='ls' given on raw counts: a DataWarning at this line, then limma's ls table."""
+    counts = _counts()
+    with pytest.warns(degbridge.DataWarning, match=r"method='ls' was given.*raw counts") as got:
+        table = run_limma(counts, groups=GROUPS, contrast="b-a", method="ls")
+    assert [w.filename for w in got if issubclass(w.category, degbridge.DataWarning)] == [__file__]
+    assert table.meta["method_choice"] == "ls: given"
+    assert len(table) == len(counts)

@@ -245,6 +245,13 @@ def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
     pred = tree.predict(scaler.transform(table.loc[test, res.features].to_numpy()))
     want = r2_score(table.loc[test, "logFC"], pred)
     assert lb.loc["decision_tree", "test_r2"] == pytest.approx(want, rel=1e-12)
+    # k-nearest neighbours saw the same 150 genes
+    from sklearn.neighbors import KNeighborsRegressor
+
+    knn = KNeighborsRegressor(n_neighbors=5).fit(scaler.transform(X)[rows], y[rows])
+    pred = knn.predict(scaler.transform(table.loc[test, res.features].to_numpy()))
+    want = r2_score(table.loc[test, "logFC"], pred)
+    assert lb.loc["knn", "test_r2"] == pytest.approx(want, rel=1e-12)
     # without the cap, the same call fits on every gene (a different, larger-sample score)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeakageWarning)
@@ -258,7 +265,8 @@ def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
     assert res.params["max_fit_samples"] == 150
     assert full.params["max_fit_samples"] == 20000
     assert type(full.best.pipeline[-1]) is DecisionTreeRegressor
-    assert type(res.models["decision_tree"][-1]).__name__ == "SubsampledRegressor"
+    assert res.best.name != "mean"
+    assert type(res.best.pipeline[-1]).__name__ == "SubsampledRegressor"
 
 
 @pytest.mark.parametrize(
