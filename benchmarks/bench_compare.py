@@ -37,6 +37,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -236,7 +237,9 @@ def job(kind: str, table_name: str) -> dict:
             X_train, X_test, y_train, y_test
         )
         took = time.perf_counter() - t0
-        return {"seconds": took, "best": str(scores.index[0]), "n_models": len(scores)}
+        listed = len(REGRESSORS) if regressors == "all" else len(regressors)
+        return {"seconds": took, "best": str(scores.index[0]), "n_models": len(scores),
+                "n_listed": listed}  # fmt: skip
 
 
 def measured(kind: str, table_name: str, src: str | None = None, cap: float | None = None) -> dict:
@@ -245,13 +248,32 @@ def measured(kind: str, table_name: str, src: str | None = None, cap: float | No
     With ``cap`` (seconds) the job is stopped when it runs longer, and the result says so
     (``censored``: its time is at least ``cap``).
     """
-    import psutil
-
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, __file__, "--job", kind, table_name]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    # stdout to a file, not a pipe: a chatty child (e.g. LightGBM's notes) cannot fill a
+    # pipe nobody reads until it exits
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, env=env, text=True)
+        peak, stopped = _watch(proc, cap)
+        if stopped:
+            return {"seconds": cap, "censored": True, "peak": peak, "best": "(stopped)"}
+        sink.seek(0)
+        out = sink.read()
+    if proc.returncode:
+        msg = f"{kind} on {table_name} failed ({proc.returncode})"
+        raise RuntimeError(msg)
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak"] = peak
+    return result
+
+
+def _watch(proc, cap: float | None) -> tuple[int, bool]:
+    """Peak RSS of ``proc`` and its children until it exits, and whether it was stopped at
+    ``cap`` seconds (its process tree killed)."""
+    import psutil
+
     root = psutil.Process(proc.pid)
     peak = 0
     started = time.perf_counter()
@@ -261,7 +283,7 @@ def measured(kind: str, table_name: str, src: str | None = None, cap: float | No
                 with contextlib.suppress(psutil.Error):
                     p.kill()
             proc.wait()
-            return {"seconds": cap, "censored": True, "peak": peak, "best": "(stopped)"}
+            return peak, True
         total = 0
         try:
             procs = [root, *root.children(recursive=True)]
@@ -272,13 +294,7 @@ def measured(kind: str, table_name: str, src: str | None = None, cap: float | No
                 total += p.memory_info().rss
         peak = max(peak, total)
         time.sleep(0.1)
-    out = proc.stdout.read()
-    if proc.returncode:
-        msg = f"{kind} on {table_name} failed ({proc.returncode})"
-        raise RuntimeError(msg)
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak"] = peak
-    return result
+    return peak, False
 
 
 def _show(label: str, res: dict, r: int | None = None) -> None:
@@ -287,6 +303,8 @@ def _show(label: str, res: dict, r: int | None = None) -> None:
         f">{res['seconds']:6.0f} s (stopped)" if res.get("censored") else f"{res['seconds']:7.1f} s"
     )
     cv = f", CV R² {res['cv_r2']:.6f}" if "cv_r2" in res else ""
+    if "n_models" in res:
+        cv += f", {res['n_models']} of {res['n_listed']} regressors scored"
     print(f"    {where}{label:<22} {took}, peak {gib(res['peak'])} (best {res['best']}{cv})",
           flush=True)  # fmt: skip
 
@@ -335,7 +353,8 @@ def ratios(
         print(f"  compare defaults ÷ lazypredict default (all its regressors): "
               f"{bound}{med['defaults'] / full['seconds']:.2f}× (target ≤ 0.5)")  # fmt: skip
         l37 = med["lazypredict 37"]
-        print(f"  compare defaults ÷ lazypredict's 37 (without {', '.join(SUPERLINEAR)}): "
+        print(f"  compare defaults ÷ lazypredict's {got['lazypredict 37'][0]['n_listed']} "
+              f"(without {', '.join(SUPERLINEAR)}): "
               f"{med['defaults'] / l37:.2f}× (target ≤ 0.5)")  # fmt: skip
         print(f"  compare {fast} ÷ lazypredict's 37: {med[fast] / l37:.2f}× (target ≤ 0.5)")
         if "before" in med:
@@ -357,7 +376,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
     parser.add_argument("--baseline-src", help="also time degbridge imported from this folder")
     parser.add_argument("--seed-six", action="store_true", help="add the issue-4 section")
-    parser.add_argument("--fast-n", type=int, default=5000, help="max_fit_samples (default 5000)")
+    parser.add_argument("--fast-n", type=int, default=None,
+                        help="max_fit_samples (default 5000; --quick 1000)")  # fmt: skip
     parser.add_argument("--lazy-cap", type=float, default=600,
                         help="stop lazypredict's full default run after this many seconds")  # fmt: skip
     parser.add_argument("--job", nargs=2, help=argparse.SUPPRESS)
@@ -366,6 +386,7 @@ def main() -> None:
         print(json.dumps(job(*args.job)))
         return
     print(machine())
+    args.fast_n = args.fast_n or (1000 if args.quick else 5000)  # below the training genes
     rounds = args.rounds or (1 if args.quick else 3)
     name = "real-quick" if args.quick else "real"
     print(f"\nreal voom table ({'every 8th gene' if args.quick else 'all genes'}); target B; "

@@ -207,7 +207,7 @@ def resolve_method(
     if method is not None:
         check_param("method", method)
         if method == "ls":
-            _warn_if_counts(values, counts, caller)
+            _warn_if_not_log(values, counts, caller)
         return MethodChoice(method, "given")
     if looks_like_counts(values):
         choice = MethodChoice(
@@ -220,33 +220,40 @@ def resolve_method(
     return choice
 
 
-#: Above this, a matrix of non-negative integers given to method="ls" is taken for counts
-#: (log2 expression stays below ~20; raw counts of any real library exceed it).
-LS_COUNTS_MAX = 50
+#: Above this, non-negative values given to method="ls" are not log-expression (log2
+#: expression stays below ~20; raw counts, CPM and un-logged intensities exceed it). The R
+#: helper applies the same rule (``.degbridge_warn_not_log`` in degbridge.R).
+LS_LOG_MAX = 50
 
 
-def _warn_if_counts(values, counts: str, caller: str) -> None:
-    """Warn when method="ls" is given values that look like raw counts.
+def _warn_if_not_log(values, counts: str, caller: str) -> None:
+    """Warn when method="ls" is given values that are not on a log scale.
 
-    Integers alone are not enough (rounded log values are integers too): the largest value
-    must also exceed :data:`LS_COUNTS_MAX`.
+    Non-negative values (missing and infinite ones aside) whose largest exceeds
+    :data:`LS_LOG_MAX`: raw or estimated counts, CPM, un-logged intensities. Rounded log values
+    and log-CPM stay below it. The message holds no number, so that a loop (one fit per cell
+    type) warns once at the user's line.
     """
     import warnings
 
     import numpy as np
     import scipy.sparse as sp
 
-    if not looks_like_counts(values):
+    data = values.data if sp.issparse(values) else np.asarray(values)
+    if data.size == 0 or data.dtype.kind not in "biuf":
         return
-    top = values.max() if sp.issparse(values) else np.nanmax(np.asarray(values, dtype=float))
-    if not float(top) > LS_COUNTS_MAX:
-        return
+    with warnings.catch_warnings():  # an all-missing matrix: nan, no warning of numpy's
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # reductions, no copy (the 60,000 x 500 path keeps its memory); -inf counts as negative
+        if not np.nanmin(data) >= 0 or not np.nanmax(data) > LS_LOG_MAX:
+            return
+    what = counts if looks_like_counts(values) else "values not on a log scale"
     from ._exceptions import DataWarning
 
     warnings.warn(
-        f"{caller}: method='ls' was given, but the values look like {counts} (non-negative "
-        f"integers up to {float(top):,.0f}): lmFit would treat them as log-expression. Use "
-        "method='voom' or 'trend' for counts (or pass log-expression, e.g. log-CPM).",
+        f"{caller}: method='ls' was given, but these look like {what} (non-negative, "
+        f"above {LS_LOG_MAX}): lmFit expects log-expression. Log-transform them first (e.g. "
+        "log2(x + 1) for intensities), or for raw counts use method='voom' or 'trend'.",
         DataWarning,
         stacklevel=_outside_package(),
     )

@@ -361,6 +361,9 @@ def _compare_from_args(args, table):
             frame.index = frame.index.astype(str)
             extra[re.sub(r"\W+", "_", p.name.split(".")[0]) or "extra"] = frame
     features = [f.strip() for f in args.features.split(",")] if args.features else None
+    if args.max_fit_samples and not args.max_fit_samples >= 10:
+        msg = f"--max-fit-samples must be 0 (every gene) or at least 10, not {args.max_fit_samples}"
+        raise CLIError(msg)
     _say(args, f"comparing models for target {args.target!r}")
     return compare(
         table,

@@ -115,7 +115,22 @@
   }
   if (!is.character(method) || length(method) != 1) stop("method must be one string or NULL")
   m$params$check_param("method", method)
+  if (identical(method, "ls")) .degbridge_warn_not_log(x, who)
   list(method = method, choice = paste0(method, ": given"))
+}
+
+## method = "ls" given on values that are not log-expression: non-negative (missing values
+## aside) with the largest above 50 (degbridge._params.LS_LOG_MAX: log2 expression stays
+## below ~20; counts, CPM and un-logged intensities exceed it). The rule of run_limma.
+.degbridge_warn_not_log <- function(x, who) {
+  if (!is.numeric(x) || !length(x) || all(is.na(x))) return(invisible())
+  r <- suppressWarnings(range(x, na.rm = TRUE))
+  if (r[1] < 0 || !(r[2] > 50)) return(invisible())
+  what <- if (.degbridge_choose_method(x)$method == "voom") "raw counts" else "values not on a log scale"
+  warning(who, ": method = \"ls\" was given, but these look like ", what,
+          " (non-negative, above 50): lmFit expects log-expression. Log-transform them first ",
+          "(e.g. log2(x + 1) for intensities), or for raw counts use method = \"voom\" or ",
+          "\"trend\".", call. = FALSE)
 }
 
 ## The method default rule of degbridge.run_limma (degbridge._params.resolve_method), here

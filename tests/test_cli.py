@@ -117,6 +117,22 @@ def test_compare_command_writes_results(tmp_path):
     assert "Leaderboard" in html and "Volcano plot" in html
 
 
+def test_compare_command_max_fit_samples(tmp_path):
+    """--max-fit-samples N caps the training genes and says so; 5 is refused naming the flag."""
+    table = DATA / "limma_voom_every10th.csv"
+    out = run_cli("compare", table, "--target", "B", "--models", "linear,knn", "--cv", "2",
+                  "--max-fit-samples", "100", "-o", tmp_path / "res", "-q", "--no-report")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "models fitted on 100 random training genes of " in out.stdout
+    board = pd.read_csv(tmp_path / "res" / "leaderboard.tsv", sep="\t").set_index("model")
+    assert board.loc["knn", "note"].startswith("fitted on a random 100 of ")
+    assert json.loads((tmp_path / "res" / "params.json").read_text())["max_fit_samples"] == 100
+    out = run_cli("compare", table, "--max-fit-samples", "5", "-o", tmp_path / "bad", "-q")
+    assert out.returncode != 0
+    assert "--max-fit-samples must be 0 (every gene) or at least 10, not 5" in out.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.mark.r
 def test_run_command(small_counts, tmp_path):
     d, _, _ = small_counts

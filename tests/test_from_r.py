@@ -47,6 +47,18 @@ err2 <- tryCatch(degbridge_limma(counts / 3, samples, design = ~ dex, coef = "de
                                  method = "voom"),
                  error = function(e) conditionMessage(e))
 cat("ERROR2:", err2, "\n")
+lsw <- character()
+expressed <- counts[1:3000, ][apply(counts[1:3000, ], 1, min) > 10, ]  # no zero variances
+tab_ls <- withCallingHandlers(
+  degbridge_limma(expressed, samples, design = ~ dex, coef = "dextreated", method = "ls"),
+  warning = function(w) { lsw <<- c(lsw, conditionMessage(w)); invokeRestart("muffleWarning") })
+stopifnot(is.data.frame(tab_ls), nrow(tab_ls) == nrow(expressed))
+cat("LS WARNINGS:", length(lsw), "\n")
+cat("LS WARNING:", lsw, "\n")
+logged <- withCallingHandlers(
+  degbridge_limma(log2(expressed + 1), samples, design = ~ dex, coef = "dextreated",
+                  method = "ls"),
+  warning = function(w) stop("unexpected warning: ", conditionMessage(w)))
 """
 
 
@@ -107,6 +119,16 @@ def test_errors_reach_r_as_r_errors(from_r):
     assert "ERROR: ValueError: contrast \"system('touch PWNED')\": unexpected text" in out
     assert "ERROR2: method 'voom' needs raw integer counts, but gene ENSG" in out
     assert not (d / "PWNED").exists()
+
+
+def test_ls_on_raw_counts_warns_in_r_as_in_python(from_r):
+    """degbridge_limma(method = "ls") on counts: one R warning, the words run_limma uses."""
+    _, out = from_r
+    assert "LS WARNINGS: 1 \n" in out
+    assert (
+        'LS WARNING: degbridge_limma: method = "ls" was given, but these look like raw counts '
+        "(non-negative, above 50): lmFit expects log-expression. Log-transform them first"
+    ) in out
 
 
 # ---------------------------------------------------------------------------------------

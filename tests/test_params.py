@@ -107,26 +107,36 @@ def test_given_method_is_checked_and_kept(caplog):
         resolve_method(_counts(), "deseq")
 
 
-def test_ls_given_on_raw_counts_warns_at_the_callers_line():
-    """method='ls' on what look like raw counts warns (DataWarning) at the caller's line;
-    log-expression, small integers (rounded log values) and other methods do not."""
+def test_ls_given_on_values_not_on_a_log_scale_warns_at_the_callers_line():
+    """method='ls' on non-negative values above 50 (counts, estimated counts, CPM, un-logged
+    intensities) warns (DataWarning) at the caller's line; log-expression, rounded log values,
+    log-CPM and the count methods do not."""
     import warnings
 
-    counts = np.random.default_rng(1).poisson(200, size=(30, 6)).astype(float)
-    assert counts.max() > _params.LS_COUNTS_MAX
-    with pytest.warns(
-        degbridge.DataWarning,
-        match=r"method='ls' was given, but the values look like raw counts \(non-negative integers up to [\d,]+\)",
-    ) as got:
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(200, size=(30, 6)).astype(float)
+    assert counts.max() > _params.LS_LOG_MAX
+    pattern = r"method='ls' was given, but these look like {} \(non-negative, above 50\)"
+    with pytest.warns(degbridge.DataWarning, match=pattern.format("raw counts")) as got:
         choice = resolve_method(counts, "ls", log=False)
     assert choice.method == "ls"
     assert got[0].filename == __file__  # resolve_method is called from here
+    assert "Log-transform them first" in str(got[0].message)
     with pytest.warns(degbridge.DataWarning, match="pseudobulk sums"):
         resolve_method(sp.csr_matrix(counts), "ls", counts="pseudobulk sums of raw counts")
+    estimated = counts * rng.uniform(0.9, 1.1, counts.shape)  # salmon-like, with fractions
+    with_nan = counts.copy()
+    with_nan[0, 0] = np.nan
+    intensities = 2 ** rng.normal(9, 2, counts.shape)  # un-logged microarray intensities
+    for values in (estimated, with_nan, intensities):
+        with pytest.warns(degbridge.DataWarning, match=pattern.format("values not on a log scale")):
+            resolve_method(values, "ls", log=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         resolve_method(random_expr(5, 4, 0), "ls", log=False)  # log-expression
         resolve_method(np.round(random_expr(5, 4, 0)).clip(0), "ls", log=False)  # rounded logs
+        resolve_method(np.log2(counts + 1), "ls", log=False)
+        resolve_method(np.full((3, 2), np.nan), "ls", log=False)
         resolve_method(counts, "voom", log=False)
 
 

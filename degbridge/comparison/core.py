@@ -124,15 +124,17 @@ def compare(
         SVR is fitted on at most this many (random) training genes; ``None`` for all. SVR's
         fit time grows with the square of the number of genes.
     max_fit_samples
-        When there are more training genes than this, every built-in model but the mean
-        baseline is fitted on this many random training genes, in each fold and in the refit
-        (the same genes for every model; SVR keeps its own smaller cap); scores are still
-        computed on every held-out gene, and the leaderboard's ``note`` says how many genes
-        each model saw. The default (20,000) leaves gene-level tables of up to 25,000 genes
-        untouched and bounds the time of a 60,000-gene table (forests, boosting and the MLP
-        take time in proportion to the genes: 100 s instead of 189 s on two cores, the same
-        best model and CV R² to 5 decimals, ``benchmarks/README.md``). ``None``: every gene,
-        whatever the size. Models passed as estimators are fitted as given.
+        When the training genes number more than this, every built-in model but the mean
+        baseline is fitted on this many random genes in each fit that has more (the refit on
+        all training genes, and the fold fits when their genes exceed it too); the rows come
+        from ``random_state``, so every model of a fit sees the same genes (SVR keeps its own
+        smaller cap). Scores are still computed on every held-out gene; the leaderboard's
+        ``note`` says how many training genes the refit used. The default (20,000) leaves a
+        table of up to 25,000 genes (with ``test_size=0.2``) untouched and bounds the time of
+        a 60,000-gene table (forests, boosting and the MLP take time in proportion to the
+        genes: 100 s instead of 189 s on two cores, the same best model and CV R² to 5
+        decimals, ``benchmarks/README.md``). ``None``: every gene, whatever the size. Models
+        passed as estimators are fitted as given.
     progress
         Show a progress bar over the fits.
 

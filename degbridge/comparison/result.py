@@ -201,6 +201,15 @@ class Comparison:
             f"CV R² {row['cv_r2_mean']:.3f} ± {row['cv_r2_sd']:.3f}, test R² {row['test_r2']:.3f}"
             + (" (all features)" if honest is not None else "")
         )
+        cap = self.params.get("max_fit_samples")
+        n_train = (
+            int((self.predictions["split"] == "train").sum()) if "split" in self.predictions else 0
+        )
+        if cap is not None and n_train > cap:
+            lines.append(
+                f"models fitted on {cap:,} random training genes of {n_train:,} "
+                "(max_fit_samples; the mean baseline and your own estimators on all)"
+            )
         flagged = list(self.leakage.index[self.leakage["flagged"]]) if len(self.leakage) else []
         if flagged:
             lines.append(f"leakage: {flagged} flagged ({self.params['leakage']})")

@@ -267,6 +267,8 @@ def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
     assert type(full.best.pipeline[-1]) is DecisionTreeRegressor
     assert res.best.name != "mean"
     assert type(res.best.pipeline[-1]).__name__ == "SubsampledRegressor"
+    assert "models fitted on 150 random training genes of 480 (max_fit_samples" in res.summary()
+    assert "max_fit_samples" not in full.summary()
 
 
 @pytest.mark.parametrize(
