@@ -56,6 +56,18 @@ class SubsampledRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict(X)
 
+    @property
+    def feature_importances_(self):
+        """The fitted estimator's impurity importances (tree models)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.feature_importances_
+
+    @property
+    def coef_(self):
+        """The fitted estimator's coefficients (linear models)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.coef_
+
 
 def _svr(rs, svr_max_samples):
     from sklearn.svm import SVR

@@ -269,6 +269,15 @@ def test_max_fit_samples_fits_each_model_on_the_same_random_genes(table):
     assert type(res.best.pipeline[-1]).__name__ == "SubsampledRegressor"
     assert "models fitted on 150 random training genes of 480 (max_fit_samples" in res.summary()
     assert "max_fit_samples" not in full.summary()
+    # the wrapper answers like the model it fitted
+    from degbridge.comparison import make_model
+
+    X, y = np.arange(200.0).reshape(100, 2) % 7, np.arange(100.0)
+    tree = make_model("decision_tree", random_state=0, max_fit_samples=50).fit(X, y)
+    np.testing.assert_array_equal(tree.feature_importances_, tree.estimator_.feature_importances_)
+    lin = make_model("linear", max_fit_samples=50).fit(X, y)
+    np.testing.assert_array_equal(lin.coef_, lin.estimator_.coef_)
+    assert not hasattr(make_model("linear", max_fit_samples=50), "coef_")  # not fitted yet
 
 
 @pytest.mark.parametrize(
