@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,17 @@ def skip_without_reticulate() -> None:
     )
     if check.returncode:
         pytest.skip("R package reticulate is not installed (Debian: r-cran-reticulate)")
+
+
+def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """The ``degbridge`` command in a fresh process (this Python), output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "degbridge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
 
 
 def run_rscript(code: str, workdir: Path, timeout: int = 600) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -15,17 +13,7 @@ import degbridge
 import degbridge.comparison
 from degbridge import cli
 
-from .conftest import DATA
-
-
-def run_cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "degbridge", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
+from .conftest import DATA, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ Rscript ``cameraPR`` on the same statistic and the same sets (as row-number list
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 import degbridge
 from degbridge import DataWarning
 
-from .conftest import DATA, read_full, run_rscript
+from .conftest import DATA, read_full, run_cli, run_rscript
 
 pytestmark = pytest.mark.r
 
@@ -95,11 +93,8 @@ def test_genesets_command_with_a_gmt_file(table, tmp_path):
     sets = _sets(table)
     gmt = tmp_path / "sets.gmt"
     gmt.write_text("".join("\t".join([n, "desc", *ids]) + "\n" for n, ids in sets.items()))
-    out = subprocess.run(
-        [sys.executable, "-m", "degbridge", "genesets", str(DATA / "limma_voom_every10th.csv"),
-         "--sets", str(gmt), "--min-size", "5", "-o", str(tmp_path / "res.tsv")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    out = run_cli("genesets", DATA / "limma_voom_every10th.csv", "--sets", gmt, "--min-size", "5",
+                  "-o", tmp_path / "res.tsv")  # fmt: skip
     assert out.returncode == 0, out.stderr
     got = pd.read_csv(tmp_path / "res.tsv", sep="\t", index_col=0)
     with warnings.catch_warnings():
@@ -108,11 +103,8 @@ def test_genesets_command_with_a_gmt_file(table, tmp_path):
     assert list(got.index) == list(ref.index)
     np.testing.assert_allclose(got["PValue"], ref["PValue"], rtol=1e-12)
     # wrong inputs: one line, nothing written
-    bad = subprocess.run(
-        [sys.executable, "-m", "degbridge", "genesets", str(DATA / "limma_voom_every10th.csv"),
-         "--sets", str(tmp_path / "nope.gmt"), "-o", str(tmp_path / "x.tsv")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    bad = run_cli("genesets", DATA / "limma_voom_every10th.csv", "--sets", tmp_path / "nope.gmt",
+                  "-o", tmp_path / "x.tsv")  # fmt: skip
     assert bad.returncode == 1 and "does not exist" in bad.stderr
     assert not (tmp_path / "x.tsv").exists()
 
@@ -126,10 +118,7 @@ def test_gene_set_members_and_unsigned_statistic(table, tmp_path):
     assert sets["A"] == ["1", "ENSG1"]
     with pytest.warns(DataWarning, match="'P.Value' is never negative"):
         degbridge.camera_pr(table, {"a": list(table.index[:20])}, statistic="P.Value")
-    out = subprocess.run(
-        [sys.executable, "-m", "degbridge", "genesets", str(DATA / "limma_voom_every10th.csv"),
-         "--sets", str(DATA / "limma_voom_every10th.csv"), "-o", str(tmp_path / "x.xlsx")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    out = run_cli("genesets", DATA / "limma_voom_every10th.csv", "--sets",
+                  DATA / "limma_voom_every10th.csv", "-o", tmp_path / "x.xlsx")  # fmt: skip
     assert out.returncode == 1 and "writes a .tsv" in out.stderr
     assert not (tmp_path / "x.xlsx").exists()

@@ -8,8 +8,6 @@ Latin-1, UTF-16, Unicode or number-like gene IDs) assert the values read.
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import scipy.sparse as sp
 import degbridge
 from degbridge import compare, read_table, run_limma, tl
 
-from ..conftest import random_expr
+from ..conftest import random_expr, run_cli
 
 GOOD = "ID,logFC,AveExpr,P.Value,adj.P.Val\nA,1.5,7.0,0.01,0.02\nB,-0.5,6.0,0.5,0.6\nC,2.0,5.0,0.001,0.003\n"
 
@@ -533,9 +531,7 @@ def test_cli_errors(tmp_path, args, message):
     png = _file(tmp_path, b"\x89PNG\r\n\x1a\n\0", "results.csv")
     good = _file(tmp_path, GOOD, "good.csv")
     argv = [a.format(png=png, good=good) for a in args]
-    out = subprocess.run(
-        [sys.executable, "-m", "degbridge", *argv], cwd=tmp_path, capture_output=True, text=True
-    )
+    out = run_cli(*argv, cwd=tmp_path)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith("degbridge: error:")
     assert message in out.stderr and "Traceback" not in out.stderr
