@@ -255,12 +255,13 @@ def _warn_if_not_log(values, counts: str, caller: str) -> None:
         f"above {LS_LOG_MAX}): lmFit expects log-expression. Log-transform them first (e.g. "
         "log2(x + 1) for intensities), or for raw counts use method='voom' or 'trend'.",
         DataWarning,
-        stacklevel=_outside_package(),
+        stacklevel=caller_stacklevel(),
     )
 
 
-def _outside_package() -> int:
-    """The ``stacklevel`` of the first caller outside degbridge, seen from a warning's caller."""
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside degbridge; call it
+    in the function that warns (``warnings.warn(..., stacklevel=caller_stacklevel())``)."""
     import inspect
     import os
 

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import DataWarning, RError
-from ._params import METHODS, OTHER_METHODS, fill_docs
+from ._params import METHODS, OTHER_METHODS, caller_stacklevel, fill_docs
 from .anndata import (
     _check_anndata,
     check_key,
@@ -337,16 +337,6 @@ def _check_method_values(method, options: dict[str, Any], n_contrasts: int) -> N
         raise ValueError(msg)
 
 
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` of a warning raised in this module that points at the user's call
-    (through :func:`limma` or :func:`de`)."""
-    frame, level = inspect.currentframe(), 0
-    frame = frame.f_back if frame is not None else None  # the function that warns: level 1
-    while frame is not None and frame.f_code.co_filename == __file__:
-        frame, level = frame.f_back, level + 1
-    return level + 1
-
-
 def compare(
     adata,
     *,
@@ -513,7 +503,7 @@ def _limma_per_cell_type(
             f"{len(skipped)} of {len(cell_types)} cell types skipped (see "
             f"adata.uns[key_added]['skipped']): {each}",
             DataWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
     results = pd.concat(tables, ignore_index=True)
     if adjust == "global":
