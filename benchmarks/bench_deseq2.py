@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
 from degbridge.datasets import airway
-from degbridge.deseq2 import run_deseq2
-from degbridge.edger import native_columns, run_edger
+from degbridge.de.deseq2 import run_deseq2
+from degbridge.de.edger import native_columns, run_edger
 
 # a persistent R process: one line on stdin = one timed round; "quit" ends it
 NATIVE_R = r"""

@@ -31,7 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
-from degbridge.table import read_matrix, read_table
+from degbridge.io.table import read_matrix, read_table
 
 HERE = Path(__file__).resolve().parent
 

@@ -40,38 +40,45 @@ from ._exceptions import (
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
     "__version__": "._version",  # importlib.metadata costs more than the rest of the import
-    "CANONICAL": ".table",
-    "DETable": ".table",
-    "read_matrix": ".table",
-    "read_table": ".table",
-    "run_limma": ".limma",
-    "run_edger": ".edger",
-    "run_deseq2": ".deseq2",
-    "fit_limma": ".fit",
-    "LimmaFit": ".fit",
-    "decide_tests": ".fit",
-    "gene_sets": ".genesets",
-    "camera_pr": ".genesets",
-    "concordance": "._concordance",
-    "split_reference": ".design",
-    "gene_annotation": ".annotation",
-    "annotation_features": ".annotation",
-    "DEResults": ".limma",
+    "CANONICAL": ".io.table",
+    "DETable": ".io.table",
+    "read_matrix": ".io.table",
+    "read_table": ".io.table",
+    "run_limma": ".de",
+    "run_edger": ".de",
+    "run_deseq2": ".de",
+    "fit_limma": ".de",
+    "LimmaFit": ".de",
+    "decide_tests": ".de",
+    "gene_sets": ".de",
+    "camera_pr": ".de",
+    "concordance": ".de",
+    "split_reference": ".de.design",
+    "gene_annotation": ".features.annotation",
+    "annotation_features": ".features.annotation",
+    "DEResults": ".de",
+    "fit_edger": ".de",
+    "fit_deseq2": ".de",
+    "EdgerFit": ".de",
+    "DESeq2Fit": ".de",
     "compare": ".comparison",
     "Comparison": ".comparison",
     "MODELS": ".comparison",
-    "expression_features": ".features",
-    "pseudobulk": ".anndata",
-    "write_h5ad": ".anndata",
+    "expression_features": ".features.expression",
+    "pseudobulk": ".sc.pseudobulk",
+    "write_h5ad": ".sc.pseudobulk",
     "to_r": ".handback",
     "write_results": ".handback",
     "r_script_path": ".r",
     "r_available": ".r",
-    "tl": ".tl",
-    "get": ".get",
-    "pp": ".pp",
+    "tl": ".sc.tl",
+    "get": ".sc.get",
+    "pp": ".sc.pp",
     "pl": ".pl",
 }
+
+#: the names above that are modules (scverse namespaces), not attributes of one
+_SUBMODULES = frozenset({"tl", "get", "pp", "pl"})
 
 __all__ = [
     "CANONICAL",
@@ -79,9 +86,11 @@ __all__ = [
     "ColumnAliasWarning",
     "Comparison",
     "DEResults",
+    "DESeq2Fit",
     "DETable",
     "DataWarning",
     "DegbridgeWarning",
+    "EdgerFit",
     "ExcelDateWarning",
     "InputFileNotFoundError",
     "LeakageWarning",
@@ -96,6 +105,8 @@ __all__ = [
     "concordance",
     "decide_tests",
     "expression_features",
+    "fit_deseq2",
+    "fit_edger",
     "fit_limma",
     "gene_annotation",
     "gene_sets",
@@ -121,7 +132,7 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         module = import_module(_LAZY[name], __name__)
-        value = module if _LAZY[name] == f".{name}" else getattr(module, name)
+        value = module if name in _SUBMODULES else getattr(module, name)
         globals()[name] = value
         return value
     msg = f"module 'degbridge' has no attribute {name!r}"
@@ -134,16 +145,16 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import get, pl, pp, tl
-    from ._concordance import concordance
     from ._version import __version__
-    from .anndata import pseudobulk, write_h5ad
     from .comparison import MODELS, Comparison, compare
-    from .deseq2 import run_deseq2
-    from .edger import run_edger
-    from .features import expression_features
-    from .fit import LimmaFit, decide_tests, fit_limma
-    from .genesets import gene_sets
+    from .de.concordance import concordance
+    from .de.deseq2 import run_deseq2
+    from .de.edger import run_edger
+    from .de.genesets import gene_sets
+    from .de.limma import DEResults, run_limma
+    from .de.limma_fit import LimmaFit, decide_tests, fit_limma
+    from .features.expression import expression_features
     from .handback import to_r, write_results
-    from .limma import DEResults, run_limma
+    from .io.table import CANONICAL, DETable, read_matrix, read_table
     from .r import r_available, r_script_path
-    from .table import CANONICAL, DETable, read_matrix, read_table
+    from .sc.pseudobulk import pseudobulk, write_h5ad

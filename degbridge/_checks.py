@@ -9,6 +9,7 @@ method automatically). Nothing here imports AnnData, rpy2 or scikit-learn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "NonCounts",
     "check_anndata",
     "check_counts",
+    "check_label",
     "find_non_counts",
     "get_matrix",
     "is_anndata",
@@ -184,3 +186,18 @@ def looks_like_counts(values) -> bool:
         start += step
         step = min(step * 4, max(1, 4_000_000 // max(values.shape[1], 1)))
     return True
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def check_label(label: str, what: str) -> str:
+    """Refuse a label holding NUL or another control character (R strings stop at NUL)."""
+    m = _CONTROL.search(str(label))
+    if m:
+        msg = (
+            f"{what} {str(label)!r} contains the control character {m.group()!r} at position "
+            f"{m.start()}; remove it"
+        )
+        raise ValueError(msg)
+    return str(label)

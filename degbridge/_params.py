@@ -30,11 +30,20 @@ from typing import Any, Literal, TypeVar, get_args
 from ._checks import looks_like_counts
 
 __all__ = [
+    "ADJUST_METHODS",
+    "ALT_HYPOTHESES",
     "COUNT_METHODS",
+    "DESEQ2_CONSTRAINTS",
+    "DESEQ2_DOCS",
+    "DESEQ2_TESTS",
+    "EDGER_CONSTRAINTS",
+    "EDGER_DOCS",
+    "EDGER_TESTS",
     "DECIDE_METHODS",
     "LEAKAGE",
     "LIMMA_CONSTRAINTS",
     "LIMMA_DOCS",
+    "METHOD_OPTIONS",
     "METHODS",
     "NORMALIZE",
     "OUTLIERS",
@@ -49,9 +58,13 @@ __all__ = [
     "Outliers",
     "SortBy",
     "Weights",
+    "check_choice",
+    "check_number",
+    "check_method_options",
     "check_param",
     "cli_help",
     "fill_docs",
+    "method_family",
     "render_r_docs",
     "resolve_method",
 ]
@@ -68,6 +81,12 @@ Leakage = Literal["flag", "drop", "keep"]
 Outliers = Literal["report", "clip", "drop"]
 #: limma's decideTests methods (decide_tests, the command line's --decide)
 DecideMethod = Literal["separate", "global", "hierarchical", "nestedF"]
+#: edgeR's tests (run_edger, fit_edger) and DESeq2's (run_deseq2, fit_deseq2)
+EdgerTest = Literal["ql", "lrt", "exact"]
+DESeq2Test = Literal["Wald", "LRT"]
+#: DESeq2's altHypothesis of results(): which side of lfcThreshold is tested
+AltHypothesis = Literal["greaterAbs", "lessAbs", "greater", "less"]
+Shrink = Literal["normal"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 #: Count methods of other packages the command line also runs (``--method edger|deseq2``).
@@ -79,8 +98,13 @@ SORT_BY: tuple[str, ...] = get_args(SortBy)
 LEAKAGE: tuple[str, ...] = get_args(Leakage)
 OUTLIERS: tuple[str, ...] = get_args(Outliers)
 DECIDE_METHODS: tuple[str, ...] = get_args(DecideMethod)
+#: R's p.adjust methods (decideTests, topTable, topTags)
+ADJUST_METHODS: tuple[str, ...] = ("BH", "BY", "fdr", "holm", "hochberg", "hommel", "bonferroni", "none")
 #: methods that take raw counts (edgeR normalisation first)
 COUNT_METHODS: tuple[str, ...] = ("voom", "trend")
+EDGER_TESTS: tuple[str, ...] = get_args(EdgerTest)
+DESEQ2_TESTS: tuple[str, ...] = get_args(DESeq2Test)
+ALT_HYPOTHESES: tuple[str, ...] = get_args(AltHypothesis)
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,97 @@ LIMMA_CONSTRAINTS: dict[str, tuple[Options | Interval | type | None, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class Kinds:
+    """A value of one of some Python types (a formula or a matrix, say)."""
+
+    types: tuple[type, ...]
+    wording: str
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, self.types) and not isinstance(value, bool)
+
+    def __str__(self) -> str:
+        return self.wording
+
+
+def _matrix_types() -> tuple[type, ...]:
+    import numpy as np
+    import pandas as pd
+
+    return (np.ndarray, pd.DataFrame)
+
+
+_THRESHOLD = Interval(0.0, math.inf, "left", "a number >= 0")
+
+#: edgeR's options (run_edger, fit_edger and its test, tl.de(method="edger"))
+EDGER_CONSTRAINTS: dict[str, tuple[Options | Interval | type | None, ...]] = {
+    "test": (Options(EDGER_TESTS),),
+    "robust": (bool,),
+    "lfc": (_THRESHOLD,),
+    "normalize": (Options(NORMALIZE), None),
+    "filter": (Options(FILTERS), bool, None),
+}
+
+#: DESeq2's options (run_deseq2, fit_deseq2 and its test, tl.de(method="deseq2"))
+DESEQ2_CONSTRAINTS: dict[str, tuple[Options | Interval | Kinds | type | None, ...]] = {
+    "test": (Options(DESEQ2_TESTS),),
+    "reduced": (Kinds((str, *_matrix_types()), "a formula or a numeric matrix"), None),
+    "shrink": (Options(get_args(Shrink)), None),
+    "lfc_threshold": (_THRESHOLD,),
+    "alt_hypothesis": (Options(ALT_HYPOTHESES),),
+    "independent_filtering": (bool,),
+    "alpha": (
+        Interval(0.0, 1.0, "neither", "a number between 0 and 1 (the FDR target of results())"),
+    ),
+    "cooks_cutoff": (bool,),
+}
+
+#: The options of each method family that tl.de and the R/CLI faces pass on, in the order
+#: the docs list them. limma's are run_limma's (its analysis options, the block and sorting).
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "limma": ("normalize", "filter", "robust", "trend", "lfc", "block", "weights", "confint",
+              "prior_count", "sort_by"),
+    "edger": tuple(EDGER_CONSTRAINTS),
+    "deseq2": tuple(DESEQ2_CONSTRAINTS),
+}  # fmt: skip
+_CONSTRAINTS = {
+    "limma": LIMMA_CONSTRAINTS,
+    "edger": EDGER_CONSTRAINTS,
+    "deseq2": DESEQ2_CONSTRAINTS,
+}
+
+
+def method_family(method: str | None) -> str:
+    """``"limma"`` (``None``, ``"ls"``, ``"voom"``, ``"trend"``), ``"edger"`` or ``"deseq2"``."""
+    return method if method in OTHER_METHODS else "limma"
+
+
+def check_method_options(method: str | None, options: dict[str, Any]) -> None:
+    """Refuse an option the method does not have (ValueError naming the methods that have it)
+    and check each value against the method's declared constraints (ValueError naming it)."""
+    family = method_family(method)
+    accepted = METHOD_OPTIONS[family]
+    for name in options:
+        if name in accepted:
+            continue
+        label = "limma (method=None, 'voom', 'trend' or 'ls')" if family == "limma" else repr(method)
+        owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
+        if owners:
+            others = " and ".join("limma" if m == "limma" else f"method={m!r}" for m in owners)
+            msg = (
+                f"{name}= applies to {others}, not to method={method!r}; the options of "
+                f"{label} are {sorted(accepted)}"
+            )
+        else:
+            msg = f"{name}= is not an option of method={method!r}; its options are {sorted(accepted)}"
+        raise ValueError(msg)
+    constraints = _CONSTRAINTS[family]
+    for name, value in options.items():
+        if name in constraints:
+            check_param(name, value, constraints[name])
+
+
 def _accepts(constraint, value: Any) -> bool:
     if constraint is None:
         return value is None
@@ -154,6 +269,27 @@ def check_param(name: str, value: Any, constraints: Sequence | None = None) -> N
     if not any(_accepts(c, value) for c in allowed):
         msg = f"{name} must be {_describe(allowed)}, not {value!r}"
         raise ValueError(msg)
+
+
+def check_choice(name: str, value, allowed: Sequence[str]) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        msg = f"{name}={value!r} is not one of {list(allowed)}"
+        raise ValueError(msg)
+
+
+def check_number(name: str, value, low: float, high: float | None) -> float:
+    """``value`` as a float between ``low`` and ``high`` (``None``: no upper bound); TypeError
+    for a non-number, ValueError naming ``name`` outside the bounds."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        msg = f"{name} must be a number, not {type(value).__name__}"
+        raise TypeError(msg)
+    value = float(value)
+    if not math.isfinite(value) or value < low or (high is not None and value > high):
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"≥ {low:g}"
+        msg = f"{name} must be {bounds}, not {value!r}"
+        raise ValueError(msg)
+    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,16 +463,79 @@ LIMMA_DOCS: dict[str, str] = {
     ),
 }
 
+#: one description per edgeR option (run_edger, fit_edger, tl.de(method="edger"))
+EDGER_DOCS: dict[str, str] = {
+    "test": (
+        '"ql": glmQLFit then glmQLFTest, the quasi-likelihood F-test of the edgeR User\'s '
+        'Guide (the default); "lrt": glmFit then glmLRT, the likelihood-ratio test; "exact": '
+        "exactTest between two groups (groups= with two levels)."
+    ),
+    "robust": (
+        "Robust dispersion and quasi-likelihood estimates (estimateDisp and glmQLFit robust "
+        "option); on by default."
+    ),
+    "lfc": (
+        "Log2 fold-change threshold: above 0, glmTreat tests for a change larger than it (on "
+        'the "ql" or "lrt" fit); 0, the default, tests for any change.'
+    ),
+    "normalize": (
+        f"Normalisation (calcNormFactors method): {_quoted(NORMALIZE)}; "
+        f'"{NORMALIZE[0]}" by default.'
+    ),
+    "filter": (
+        "Drop lowly expressed genes with filterByExpr (with the design) before normalising "
+        "(on by default)."
+    ),
+}
+
+#: one description per DESeq2 option (run_deseq2, fit_deseq2, tl.de(method="deseq2"))
+DESEQ2_DOCS: dict[str, str] = {
+    "test": (
+        '"Wald" (DESeq2\'s default) or "LRT", the likelihood-ratio test of the full design '
+        "against reduced."
+    ),
+    "reduced": (
+        'The reduced model of test="LRT": a formula over the sample table (such as '
+        '"~ celltype") or a numeric matrix, nested in the full design.'
+    ),
+    "shrink": (
+        '"normal": fold changes shrunk by lfcShrink(type = "normal") (Wald test only); none '
+        "by default."
+    ),
+    "lfc_threshold": (
+        "results() lfcThreshold: test the log2 fold change against this threshold (Wald test "
+        "only); 0 by default."
+    ),
+    "alt_hypothesis": (
+        f"results() altHypothesis, the side of lfc_threshold tested: {_quoted(ALT_HYPOTHESES)} "
+        f'("{ALT_HYPOTHESES[0]}" by default: |logFC| above the threshold).'
+    ),
+    "independent_filtering": (
+        "results() independentFiltering: adjusted P-values on the genes whose mean count "
+        "passes the filter that maximises discoveries (on by default)."
+    ),
+    "alpha": "results() alpha: the FDR target of independent filtering; 0.1 by default.",
+    "cooks_cutoff": (
+        "results() cooksCutoff: genes with a Cook's distance outlier get no P-value (on by "
+        "default)."
+    ),
+}
+
+#: every method's descriptions, for fill_docs placeholders ``{edger.test}``
+DOCS: dict[str, dict[str, str]] = {"limma": {}, "edger": EDGER_DOCS, "deseq2": DESEQ2_DOCS}
+DOCS["limma"] = LIMMA_DOCS
+
 #: the R helper's argument names where they differ from Python's
 R_NAMES = {"prior_count": "prior.count"}
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
-_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)\{(?P<name>\w+)\}[ \t]*$", re.M)
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)\{(?P<name>[\w.]+)\}[ \t]*$", re.M)
 
 
 def fill_docs(func: _Func) -> _Func:
     """Decorator: replace every docstring line that is only ``{option}`` by
-    ``LIMMA_DOCS[option]``, wrapped at that line's indentation (numpydoc layout kept).
+    ``LIMMA_DOCS[option]`` (``{edger.option}``: ``EDGER_DOCS[option]``, ``{deseq2.option}``:
+    ``DESEQ2_DOCS[option]``), wrapped at that line's indentation (numpydoc layout kept).
 
     An unknown placeholder raises KeyError at import, so a typo cannot ship.
     """
@@ -344,8 +543,9 @@ def fill_docs(func: _Func) -> _Func:
 
         def fill(match: re.Match) -> str:
             indent = match["indent"]
+            family, _, name = match["name"].rpartition(".")
             return textwrap.fill(
-                LIMMA_DOCS[match["name"]],
+                DOCS[family or "limma"][name],
                 width=96,
                 initial_indent=indent,
                 subsequent_indent=indent,

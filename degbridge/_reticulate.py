@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import (
+from .de.design import (
     check_design,
     contrast_matrix,
     design_from_formula,

@@ -275,20 +275,20 @@ def _run_other_method(args, matrix, samples, contrast):
     kw = {"samples": samples, "design": args.design, "groups": args.groups, "contrast": contrast}
     _say(args, f"running {args.method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
     if args.method == "edger":
-        from .edger import run_edger
+        from .de.edger import run_edger
 
         return run_edger(
             matrix, lfc=args.lfc, normalize=None if args.normalize == "none" else args.normalize,
             filter=None if args.no_filter else "filterByExpr", **kw,
         )  # fmt: skip
-    from .deseq2 import run_deseq2
+    from .de.deseq2 import run_deseq2
 
     return run_deseq2(matrix, **kw)
 
 
 def _read_design_inputs(args):
     """The matrix and sample sheet of a limma-like command, and what to test."""
-    from .table import read_matrix
+    from .io.table import read_matrix
 
     _say(args, f"reading {args.matrix}")
     matrix = read_matrix(args.matrix)
@@ -311,7 +311,7 @@ def _start_r(args) -> None:
 
 
 def _run_limma_from_args(args):
-    from .limma import run_limma
+    from .de.limma import run_limma
 
     matrix, samples, contrast = _read_design_inputs(args)
     if args.method in OTHER_METHODS:
@@ -336,7 +336,7 @@ def _run_limma_from_args(args):
     if getattr(args, "decide", None) is None:
         return run_limma(matrix, contrast=contrast, **fit_options, **test_options)
     # --decide: fit once, test the contrasts and decide on the same fit
-    from .fit import decide_tests, fit_limma
+    from .de import decide_tests, fit_limma
 
     fit = fit_limma(matrix, **fit_options)
     result = fit.test(contrast, **test_options)
@@ -389,8 +389,8 @@ def _compare_from_args(args, table):
 
 
 def cmd_limma(args) -> int:
-    from ._io import check_results_dir, results_dir
-    from .limma import DEResults
+    from .de.limma import DEResults
+    from .io.files import check_results_dir, results_dir
 
     out = Path(args.output)
     several = args.contrast is not None and len(args.contrast) > 1
@@ -443,7 +443,7 @@ def cmd_limma(args) -> int:
 
 def _write_decide(folder: Path, decide) -> None:
     """decide.tsv (genes × contrasts of -1/0/1), its summary and the report with the UpSet plot."""
-    from .report import write_report
+    from .report.html import write_report
 
     frame = pd.DataFrame(decide)
     frame.index.name = "gene"
@@ -482,8 +482,8 @@ def contrast_file_names(names: list[str], *, ftest: bool = True) -> dict[str, st
 
 
 def cmd_compare(args) -> int:
-    from ._io import check_results_dir
-    from .table import read_table
+    from .io.files import check_results_dir
+    from .io.table import read_table
 
     check_results_dir(args.output, overwrite=args.force)
     table = read_table(args.table)
@@ -501,7 +501,7 @@ def _write_results(args, res, table) -> None:
         res, out, table=table, report=report and args.report is None, overwrite=args.force
     )
     if report and args.report is not None:
-        from .report import write_report
+        from .report.html import write_report
 
         write_report(args.report, comparison=res, table=table)
     print(res.summary())
@@ -510,8 +510,8 @@ def _write_results(args, res, table) -> None:
 
 
 def cmd_run(args) -> int:
-    from ._io import check_results_dir
-    from .limma import DEResults
+    from .de.limma import DEResults
+    from .io.files import check_results_dir
 
     check_results_dir(args.output, overwrite=args.force)
     table = _run_limma_from_args(args)
@@ -523,8 +523,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_concordance(args) -> int:
-    from ._concordance import concordance
-    from ._io import check_results_dir, results_dir
+    from .de.concordance import concordance
+    from .io.files import check_results_dir, results_dir
 
     out = Path(args.output)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -547,15 +547,15 @@ def cmd_concordance(args) -> int:
     for method in dict.fromkeys(methods):
         _say(args, f"running {method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
         if method == "edger":
-            from .edger import run_edger
+            from .de.edger import run_edger
 
             tables[method] = run_edger(matrix, contrast=contrast, **design)
         elif method == "deseq2":
-            from .deseq2 import run_deseq2
+            from .de.deseq2 import run_deseq2
 
             tables[method] = run_deseq2(matrix, contrast=contrast, **design)
         else:
-            from .limma import run_limma
+            from .de.limma import run_limma
 
             tables[method] = run_limma(matrix, contrast=contrast, method=method, **design)
     conc = concordance(tables, fdr=args.fdr, n_top=args.top)
@@ -571,7 +571,7 @@ def cmd_concordance(args) -> int:
             tmp / "disagreement.tsv", sep="\t", lineterminator="\n"
         )
         if not args.no_report:
-            from .report import write_report
+            from .report.html import write_report
 
             write_report(tmp / "report.html", concordance=conc, title="degbridge: concordance")
     print(conc.summary())
@@ -580,9 +580,9 @@ def cmd_concordance(args) -> int:
 
 
 def cmd_genesets(args) -> int:
-    from ._io import atomic_write, check_not_input
-    from .genesets import camera_pr, check_statistic, gene_sets
-    from .table import read_table
+    from .de.genesets import camera_pr, check_statistic, gene_sets
+    from .io.files import atomic_write, check_not_input
+    from .io.table import read_table
 
     out = Path(args.output)
     check_not_input(out, [args.table, args.sets])
@@ -622,9 +622,9 @@ def cmd_genesets(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ._io import check_not_input
     from .handback import load_comparison
-    from .report import write_report
+    from .io.files import check_not_input
+    from .report.html import write_report
 
     out = Path(args.output) if args.output else Path(args.folder) / "report.html"
     folder = Path(args.folder)
@@ -644,7 +644,7 @@ def _demo_annotation(args, table) -> dict:
     The table gains a ``symbol`` column (text: not a feature). Without the annotation package
     the demo goes on without external features and says how to add them.
     """
-    from .annotation import annotation_features, gene_annotation
+    from .features.annotation import annotation_features, gene_annotation
 
     try:
         ann = gene_annotation(table.index)
@@ -662,11 +662,11 @@ def _demo_annotation(args, table) -> dict:
 
 
 def cmd_demo(args) -> int:
-    from ._io import check_results_dir, results_dir
     from .comparison import compare
-    from .features import expression_features
-    from .limma import run_limma
-    from .report import write_report
+    from .de.limma import run_limma
+    from .features.expression import expression_features
+    from .io.files import check_results_dir, results_dir
+    from .report.html import write_report
 
     check_results_dir(args.output, overwrite=args.force)
     started = time.perf_counter()
@@ -908,7 +908,7 @@ def _inputs(args) -> list[str]:
 
 
 def _run_command(args) -> int:
-    from ._io import check_not_input, protect_inputs
+    from .io.files import check_not_input, protect_inputs
 
     inputs = _inputs(args)
     for out in (getattr(args, "output", None), getattr(args, "report", None)):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import report as _report
-from ._io import results_dir
+from .io.files import results_dir
 from .r import to_r as _dispatch
 
 __all__ = ["load_comparison", "to_r", "write_results"]

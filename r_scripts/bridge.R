@@ -37,6 +37,17 @@ degbridge_df_parts <- function(df) {
   list(names = names(df), columns = unname(cols), rownames = rn)
 }
 
+## A fit kept by Python as bytes (degbridge.de.backend.SerializedFit): R's own serialisation,
+## in the native byte order (the bytes never leave this machine's R), and back.
+degbridge_serialize <- function(x) serialize(x, NULL, xdr = FALSE)
+degbridge_unserialize <- function(bytes) unserialize(bytes)
+
+## An object (DGEGLM, DGEList, DESeqDataSet...) with gene IDs as row names, for R users.
+degbridge_with_rownames <- function(x, genes) {
+  rownames(x) <- as.character(genes)
+  x
+}
+
 ## The ALL leukemia microarrays (Debian package r-bioc-all), for degbridge's demo:
 ## log2 RMA expression (probes x samples) and the cell type (B or T) of each sample.
 degbridge_dataset_all <- function() {

@@ -164,13 +164,13 @@
   }
 }
 
-## The design (and contrasts) checked and built in Python (degbridge.design, the code of the
+## The design (and contrasts) checked and built in Python (degbridge.de.design, the code of the
 ## Python API), from the sample sheet, a formula, groups or a numeric design matrix.
 ## design_only: no contrast yet (a fit). Returns the spec, the sheet in colnames(x) order, the
 ## design matrix D, and the contrast matrix cm or the single coefficient cf.
 .degbridge_build <- function(m, x, samples, design, groups, contrast, match,
                              design_only = FALSE) {
-  ## Rows are matched to samples in Python (degbridge.design.align_samples, the rule the
+  ## Rows are matched to samples in Python (degbridge.de.design.align_samples, the rule the
   ## Python API and the CLI use): by row names, or by a column holding exactly colnames(x).
   ## Automatic row names (1..n) are no IDs, so they are not sent.
   rn <- NULL
@@ -401,7 +401,7 @@ degbridge_decide_tests <- function(f, contrast = NULL, method = "separate",
     keep <- go$sizes >= min.size & go$sizes <= max.size
     members <- split(go$universe[go$codes], factor(rep.int(go$ids, go$sizes), levels = go$ids))
     sets <- members[keep]
-    keytype <- reticulate::import("degbridge.annotation")$detect_keytype(as.list(f$genes))
+    keytype <- reticulate::import("degbridge.features.annotation")$detect_keytype(as.list(f$genes))
     ids <- if (keytype == "ENSEMBL") sub("\\..*$", "", f$genes) else f$genes
     ids <- m$limma$degbridge_entrez_of(ids, keytype, species)
     attr(sets, "mapping") <- c(keytype = keytype, genes = length(ids),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from degbridge import DataWarning, read_table
-from degbridge.annotation import detect_keytype, gene_annotation
+from degbridge.features.annotation import detect_keytype, gene_annotation
 
 from .conftest import DATA, run_rscript
 

@@ -22,7 +22,7 @@ from degbridge._checks import (
     looks_like_counts,
 )
 from degbridge._params import LIMMA_CONSTRAINTS, METHODS, NORMALIZE, SORT_BY, check_param
-from degbridge.limma import LimmaOptions
+from degbridge.de.limma import LimmaOptions
 
 
 def _adata() -> ad.AnnData:

@@ -10,8 +10,8 @@ import pytest
 
 import degbridge
 from degbridge import read_table
-from degbridge.deseq2 import run_deseq2
-from degbridge.edger import native_columns
+from degbridge.de.deseq2 import run_deseq2
+from degbridge.de.edger import native_columns
 
 from .conftest import assert_same_table, read_full, run_rscript
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from degbridge import DETable
-from degbridge.deseq2 import run_deseq2
-from degbridge.edger import native_columns, run_edger
+from degbridge.de.deseq2 import run_deseq2
+from degbridge.de.edger import native_columns, run_edger
 
 from .conftest import DATA, assert_same_table, read_full, run_rscript
 

@@ -12,7 +12,7 @@ import pytest
 
 import degbridge
 from degbridge import DETable, read_table
-from degbridge.edger import native_columns, run_edger
+from degbridge.de.edger import native_columns, run_edger
 
 from .conftest import assert_same_table, read_full, run_rscript
 

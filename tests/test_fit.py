@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from degbridge import DataWarning, DEResults, DETable, run_limma
-from degbridge.fit import DecideTests, LimmaFit, decide_tests, fit_limma
-from degbridge.genesets import gene_sets, id_type, map_sets
+from degbridge.de import DecideTests, LimmaFit, decide_tests, fit_limma
+from degbridge.de.genesets import gene_sets, id_type, map_sets
 
 from .conftest import assert_same_table, read_full, run_rscript
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from degbridge import RNotAvailableError, fit_limma, gene_sets
-from degbridge.genesets import map_sets
+from degbridge.de.genesets import map_sets
 
 from .conftest import assert_same_table, read_full, run_rscript
 

@@ -382,7 +382,7 @@ def test_sparse_anndata_counts_equal_dense(airway):
 
 def test_chunked_lmfit_equals_one_fit(native, monkeypatch):
     """Large log-expression matrices are fitted in gene chunks: the same numbers as native R."""
-    import degbridge.limma as limma_mod
+    import degbridge.de.limma as limma_mod
 
     d, inputs = native
     expr, groups = inputs["sim2"]

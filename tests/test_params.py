@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 import degbridge
 from degbridge import _params, cli, tl
-from degbridge import limma as limma_mod
+from degbridge.de import limma as limma_mod
 from degbridge._params import (
     LEAKAGE,
     LIMMA_DOCS,

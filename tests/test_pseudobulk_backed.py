@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import degbridge.anndata as dba
+import degbridge.sc.pseudobulk as dba
 from degbridge import pseudobulk
 
 FORMATS = ["csr", "csc", "dense"]

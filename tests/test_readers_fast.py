@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from degbridge import table as T
-from degbridge.table import read_matrix, read_table
+from degbridge.io import table as T
+from degbridge.io.table import read_matrix, read_table
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables"

@@ -16,8 +16,8 @@ import pytest
 
 import degbridge
 from degbridge import LeakageWarning, compare
-from degbridge.report import write_report
-from degbridge.table import DETable
+from degbridge.report.html import write_report
+from degbridge.io.table import DETable
 
 SECTIONS = (
     "Differential expression", "Volcano plot", "MA plot", "P-value histogram",
@@ -100,7 +100,7 @@ ALLOWED = {
     "table": {"class"}, "thead": set(), "tbody": set(), "tr": {"class"}, "th": set(), "td": set(),
 }  # fmt: skip
 CLASSES = {"kpi", "figs", "note", "warn", "db", "best"}
-CSS = resources.files("degbridge") / "templates" / "report.css"
+CSS = resources.files("degbridge.report") / "templates" / "report.css"
 PNG_SRC = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+=*")
 
 
@@ -240,7 +240,7 @@ def test_figure_text_is_literal(text):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from degbridge.report import _literal
+    from degbridge.pl import _literal
 
     shown = _literal(text)
     expected = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", text)
@@ -259,7 +259,7 @@ def test_figure_text_is_literal(text):
 
 
 def test_report_leads_with_the_most_honest_score(tmp_path):
-    from degbridge.report import gene_labels
+    from degbridge.pl import gene_labels
 
     rng = np.random.default_rng(0)
     n = 300
@@ -317,7 +317,7 @@ def _fake_tables(n=400):
 
 
 def test_report_decide_and_concordance_sections(tmp_path):
-    from degbridge.fit import DecideTests
+    from degbridge.de import DecideTests
 
     rng = np.random.default_rng(0)
     d = DecideTests(pd.DataFrame(rng.choice([-1, 0, 0, 1], size=(300, 3)),

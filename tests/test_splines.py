@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import degbridge
-from degbridge.design import coef_names, design_from_formula, validate_formula
+from degbridge.de.design import coef_names, design_from_formula, validate_formula
 
 from .conftest import (
     assert_same_table,
@@ -362,7 +362,7 @@ def test_validate_formula_returns_the_basis():
 
 
 def test_bad_coef_values(monkeypatch):
-    d = degbridge.design.Design(np.eye(3), ["(Intercept)", "a", "b"], ["x", "y", "z"])
+    d = degbridge.de.design.Design(np.eye(3), ["(Intercept)", "a", "b"], ["x", "y", "z"])
     with pytest.raises(ValueError, match=r"coef=3 is out of range.*positions 0..2"):
         coef_names(3, d)
     with pytest.raises(TypeError, match="not float"):

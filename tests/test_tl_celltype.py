@@ -234,12 +234,12 @@ def test_a_fit_failing_on_its_data_is_skipped_with_the_reason(cells):
 
 def test_an_r_error_in_one_cell_type_is_its_reason(cells, monkeypatch):
     """An error raised in R for one cell type's data skips that cell type with R's message."""
-    import degbridge.limma
+    import degbridge.de.limma
     from degbridge import RError
 
     adata, _ = cells
     adata = adata.copy()
-    real = degbridge.limma.run_limma
+    real = degbridge.de.limma.run_limma
 
     def failing_for_b(pb, **kw):
         if (pb.obs["n_cells"] == 40).all():  # B: 40 cells per donor
@@ -248,7 +248,7 @@ def test_an_r_error_in_one_cell_type_is_its_reason(cells, monkeypatch):
             )
         return real(pb, **kw)
 
-    monkeypatch.setattr(degbridge.limma, "run_limma", failing_for_b)
+    monkeypatch.setattr(degbridge.de.limma, "run_limma", failing_for_b)
     with pytest.warns(DataWarning, match=r"'B': fit failed: Error in voom\(dge, design\): Need"):
         tl.limma(adata, groupby="condition", sample_key="donor", celltype_key="cell_type",
                  contrast="stim - ctrl", progress=False)  # fmt: skip

@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from scipy.stats import false_discovery_control
 
 from degbridge import DataWarning, get, pp, tl, write_h5ad
-from degbridge.deseq2 import run_deseq2
-from degbridge.edger import run_edger
+from degbridge.de.deseq2 import run_deseq2
+from degbridge.de.edger import run_edger
 
 from .conftest import assert_same_table, read_full, run_rscript, write_matrix_bin
 

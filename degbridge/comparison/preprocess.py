@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._checks import is_r_object as _is_r_object
-from ..table import ID_NAMES, DETable, _key
+from ..io.table import ID_NAMES, DETable, column_key
 from .leakage import PROVENANCES, default_provenance
 
 __all__ = ["Prepared", "RobustClipper", "gene_frame", "prepare", "robust_z"]
@@ -103,7 +103,7 @@ def gene_frame(obj, label: str) -> pd.DataFrame:
         raise TypeError(msg)
     df = pd.DataFrame(obj)
     if isinstance(df.index, pd.RangeIndex):
-        keys = [_key(c) for c in df.columns]
+        keys = [column_key(c) for c in df.columns]
         idx = next((keys.index(k) for k in ID_NAMES if k in keys), None)
         if idx is None:
             msg = (
@@ -214,7 +214,7 @@ def join_extra(
 
 
 def _looks_like_id(name: str, s: pd.Series) -> bool:
-    key = _key(name)
+    key = column_key(name)
     if not (key in ID_NAMES or key.endswith("id") or key in ("entrez", "entrezid", "geneid")):
         return False
     vals = s.dropna()

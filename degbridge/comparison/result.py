@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import results_dir
+from ..io.files import results_dir
+from ..io.table import DETable, read_table
 from ..r import to_r
-from ..table import DETable, read_table
 from .engine import Split
 
 __all__ = ["BestModel", "Comparison", "FittedData"]

@@ -99,6 +99,22 @@ def scalar(value: Any) -> Any:
 
 
 @_locked
+def raw_vector(data: bytes) -> Any:
+    """Bytes as an R raw vector (one copy)."""
+    ri = session().ri
+    vec = ri.baseenv["raw"](len(data))
+    if data:
+        np.asarray(vec)[:] = np.frombuffer(data, dtype=np.uint8)  # R's memory, in place
+    return vec
+
+
+@_locked
+def to_bytes(vec) -> bytes:
+    """An R raw vector as bytes (one copy)."""
+    return np.asarray(vec).tobytes()
+
+
+@_locked
 def to_numpy(vec) -> np.ndarray:
     """An R numeric/integer/logical vector as a numpy array (copied; NA → NaN for numbers)."""
     ri = session().ri

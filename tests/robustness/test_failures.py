@@ -38,7 +38,7 @@ def _expr(seed: int, n_genes: int = 300) -> pd.DataFrame:
 def test_r_error_mid_run_then_next_call_works(monkeypatch):
     """limma fails inside R (here: a contrast matrix that does not fit the design reaches
     contrasts.fit); R's message comes back as an RError and the process keeps working."""
-    import degbridge.limma as limma_mod
+    import degbridge.de.backend as limma_mod
 
     def wrong_size(contrast, columns):
         return np.ones((len(columns) + 1, 2)), ["c1", "c2"], [None, None]
@@ -95,7 +95,7 @@ def test_interrupted_table_write_keeps_old_file(tmp_path, monkeypatch):
 
 
 def test_interrupted_report_write_leaves_no_file(tmp_path, monkeypatch):
-    import degbridge.report as report
+    import degbridge.report.html as report
 
     tab = read_table(DATA / "limma_voom_top200.csv")
 
@@ -205,7 +205,7 @@ def test_hostile_column_names_are_data(tmp_path, monkeypatch, text):
     monkeypatch.chdir(tmp_path)
     samples = pd.DataFrame({text: list("aaabbb")}, index=[f"s{j}" for j in range(6)])
     if "`" not in text:
-        d = degbridge.design.design_from_formula(f"~ `{text}`", samples)
+        d = degbridge.de.design.design_from_formula(f"~ `{text}`", samples)
         assert d.columns == ["(Intercept)", f"{text}b"]
     table = pd.DataFrame(
         {"logFC": np.arange(40.0), text: np.random.default_rng(0).normal(size=40)},

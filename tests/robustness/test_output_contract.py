@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import degbridge
 from degbridge import LeakageWarning, cli, compare, read_table, write_results
-from degbridge import _io as io
+from degbridge.io import files as io
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOP200 = DATA / "limma_voom_top200.csv"

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._exceptions import DataWarning
+from .._exceptions import DataWarning
 
 __all__ = [
     "GO_ONTOLOGIES",
@@ -283,8 +283,8 @@ def _check_species(species) -> tuple[str, str]:
     if species not in GO_SPECIES:
         msg = f"species {species!r} is not supported for GO sets; use one of {list(GO_SPECIES)}"
         raise ValueError(msg)
-    from . import r
-    from ._exceptions import RNotAvailableError
+    from .. import r
+    from .._exceptions import RNotAvailableError
 
     pkg, apt = GO_SPECIES[species]
     r.check_r()
@@ -303,8 +303,8 @@ def _go_table(ontology: str, species: str) -> _GoTable:
     with _CACHE_LOCK:
         if key in _GO_CACHE:
             return _GO_CACHE[key]
-    from . import r
-    from ._exceptions import RNotAvailableError
+    from .. import r
+    from .._exceptions import RNotAvailableError
 
     _check_species(species)
     if not r.package_installed("GO.db"):
@@ -376,7 +376,7 @@ def _go_sets(name: str, species: str, min_size: int, max_size: int | None) -> Ge
 
 def _entrez_of(genes: list[str], species: str) -> tuple[str, np.ndarray]:
     """The fit's ID type (detected) and the Entrez ID of each gene ("" where none); cached."""
-    from .annotation import detect_keytype
+    from ..features.annotation import detect_keytype
 
     keytype = detect_keytype(genes)
     key = (species, keytype, hash(tuple(genes)))
@@ -384,7 +384,7 @@ def _entrez_of(genes: list[str], species: str) -> tuple[str, np.ndarray]:
         hit = _ENTREZ_CACHE.get(key)
     if hit is not None and hit[0] == genes:
         return keytype, hit[1]
-    from . import r
+    from .. import r
 
     _check_species(species)
     keys = [g.split(".")[0] if keytype == "ENSEMBL" else g for g in genes]
@@ -714,7 +714,7 @@ def camera_pr(
         One row per set: ``NGenes``, ``Direction``, ``PValue``, ``FDR`` as limma returns them;
         ``attrs`` holds the mapping report and the statistic.
     """
-    from . import r
+    from .. import r
 
     if not isinstance(table, pd.DataFrame):
         msg = f"camera_pr takes a DE table (a DataFrame indexed by gene ID), not {type(table).__name__}"
@@ -922,7 +922,7 @@ def _r_index(r, index: dict[str, np.ndarray]):
 
 def _run(function: str, fit, sets, contrast, coef, options: dict, *, block: bool):
     """Map the sets, send E/weights/design/contrast/index, call ``function``, tidy the table."""
-    from . import r
+    from .. import r
 
     spec = fit.contrasts(contrast, coef=coef)
     if len(spec.names) != 1:

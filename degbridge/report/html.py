@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import pl
-from ._io import atomic_write
-from .pl import _TITLE_LEN, _literal, gene_labels, quiet_glyphs
+from .. import pl
+from ..io.files import atomic_write
+from ..pl._base import TITLE_LEN, gene_labels, literal, quiet_glyphs, without_pyplot
 
 __all__ = ["gene_labels", "write_report"]
 
@@ -34,7 +34,7 @@ def _environment():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("degbridge", _TEMPLATES),
+        loader=jinja2.PackageLoader("degbridge.report", _TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -56,7 +56,7 @@ def _png(fig) -> str:
 def _fig(ax, title: str, caption: str, *, drawn_title: str | None = None) -> dict:
     """A figure drawn by :mod:`degbridge.pl` for the template: ``title`` (page text) drawn as
     ``drawn_title`` (literal)."""
-    ax.set_title(drawn_title if drawn_title is not None else _literal(title, _TITLE_LEN))
+    ax.set_title(drawn_title if drawn_title is not None else literal(title, TITLE_LEN))
     return {"title": title, "caption": caption, "png": _png(ax.figure)}
 
 
@@ -328,7 +328,7 @@ def _pred_vs_obs(res) -> dict:
         "Training genes show out-of-fold predictions (never seen in fitting); test genes, the model refitted on all training genes."
         if has_oof
         else "Without cross-validation (cv=None) training genes show in-sample predictions, which flatter the model; judge it on the test genes.",
-        drawn_title=f"Predicted vs observed ({_literal(res.best.name)})",
+        drawn_title=f"Predicted vs observed ({literal(res.best.name)})",
     )
 
 
@@ -349,7 +349,7 @@ def _importance_charts(res) -> list[dict]:
             pl.importances(res, top=None, show=False),
             f"Importances: {res.best.name}",
             "Mean ± sd over permutation repeats on the test genes; red bars are features flagged by the leakage audit.",
-            drawn_title=f"Importances: {_literal(res.best.name)}",
+            drawn_title=f"Importances: {literal(res.best.name)}",
         )
     ]
     if imp["model"].nunique() > 1:
@@ -384,7 +384,7 @@ def write_report(
     """
     import matplotlib
 
-    from ._version import __version__
+    from .._version import __version__
 
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
     if table is None and not comps and decide is None and concordance is None:
@@ -393,7 +393,7 @@ def write_report(
             "(concordance=) or a comparison (comparison=)"
         )
         raise ValueError(msg)
-    with matplotlib.rc_context({"text.usetex": False}), pl._without_pyplot():
+    with matplotlib.rc_context({"text.usetex": False}), without_pyplot():
         de = _de_section(table) if table is not None else None
         decide_s = _decide_section(decide) if decide is not None else None
         conc_s = _concordance_section(concordance) if concordance is not None else None

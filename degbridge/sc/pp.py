@@ -7,6 +7,6 @@
 
 from __future__ import annotations
 
-from .anndata import pseudobulk
+from .pseudobulk import pseudobulk
 
 __all__ = ["pseudobulk"]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._exceptions import DataWarning
+from .._exceptions import DataWarning
 
 __all__ = ["KEYTYPES", "SPECIES", "annotation_features", "detect_keytype", "gene_annotation"]
 
@@ -125,8 +125,8 @@ def gene_annotation(
     """
     ids, keytype = _check(ids, species, keytype)
     keys = [i.split(".")[0] if keytype == "ENSEMBL" else i for i in ids]
-    from . import r
-    from ._exceptions import RNotAvailableError
+    from .. import r
+    from .._exceptions import RNotAvailableError
 
     started = time.perf_counter()
     with r.R_LOCK:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import get_matrix, is_anndata, looks_like_counts
+from .._checks import looks_like_counts
 
 __all__ = ["expression_features"]
 
@@ -81,21 +81,18 @@ def expression_features(
 
 
 def _as_frame(expr, groups, layer):
-    if is_anndata(expr):
-        import scipy.sparse as sp
+    """The genes × samples frame of any input the DE methods take
+    (:func:`degbridge.de.backend.resolve_matrix`), and one label per sample or None."""
+    from ..de.backend import densify, resolve_matrix
 
-        X = get_matrix(expr, layer)
-        X = X.toarray() if sp.issparse(X) else np.asarray(X)
-        frame = pd.DataFrame(
-            X.T, index=expr.var_names.astype(str), columns=expr.obs_names.astype(str)
-        )
-        if isinstance(groups, str):
-            groups = expr.obs[groups].astype(str).to_numpy()
-    elif isinstance(expr, pd.DataFrame):
-        frame = expr
-    else:
-        msg = f"expr must be a genes × samples DataFrame or an AnnData, not {type(expr).__name__}"
-        raise TypeError(msg)
+    mat = resolve_matrix(expr, layer=layer)
+    densify(mat, drop_zero=False)
+    frame = pd.DataFrame(mat.values, index=pd.Index(mat.genes), columns=pd.Index(mat.samples))
+    if isinstance(groups, str):
+        if mat.obs is None or groups not in mat.obs.columns:
+            msg = f"groups={groups!r} names a sample-table column, but the input has no such column (AnnData obs)"
+            raise ValueError(msg)
+        groups = mat.obs[groups].astype(str).to_numpy()
     labels = None
     if groups is not None:
         labels = np.asarray([str(g) for g in groups])

@@ -39,9 +39,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._exceptions import DataWarning, RError
-from ._params import METHODS, OTHER_METHODS, caller_stacklevel, fill_docs
-from .anndata import (
+from .._exceptions import DataWarning, RError
+from .._params import METHODS, OTHER_METHODS, caller_stacklevel, check_method_options, fill_docs
+from .get import CELLTYPE_KIND
+from .pseudobulk import (
     _check_anndata,
     check_key,
     h5ad_safe,
@@ -49,9 +50,8 @@ from .anndata import (
     store_comparison,
     store_limma,
 )
-from .anndata import _check_counts as _check_raw_counts
-from .anndata import stored_limma as _stored_limma
-from .get import CELLTYPE_KIND
+from .pseudobulk import _check_counts as _check_raw_counts
+from .pseudobulk import stored_limma as _stored_limma
 
 __all__ = ["DE_METHODS", "compare", "de", "limma"]
 
@@ -60,8 +60,6 @@ Adjust = Literal["per_cell_type", "global"]
 ADJUST: tuple[str, ...] = ("per_cell_type", "global")
 #: ``method=`` of :func:`de` / :func:`limma`: limma's ways (``run_limma``), then edgeR and DESeq2
 DE_METHODS: tuple[str, ...] = METHODS + OTHER_METHODS
-#: arguments ``tl`` itself passes to the method's function (not user options)
-_TL_ARGUMENTS = frozenset({"groups", "design", "contrast", "method", "layer"})
 
 
 @fill_docs
@@ -203,7 +201,7 @@ def de(
     skipped, a ValueError gives each reason. Read with ``degbridge.get.limma_df(adata,
     key=key_added, cell_type=...)``.
     """
-    from .limma import DEResults
+    from ..de.backend import DEResults
 
     _check_anndata(adata)
     check_key(key_added)
@@ -266,40 +264,19 @@ limma.__signature__ = inspect.signature(de)  # type: ignore[attr-defined]
 
 
 def _method_function(method, options: dict[str, Any]) -> Callable:
-    """``run_limma``, ``run_edger`` or ``run_deseq2`` for ``method``, after checking that
-    each option in ``options`` is one of that function's (ValueError naming the option and
-    the method otherwise: the command line's rule for ``--method edger|deseq2``)."""
-    from .deseq2 import run_deseq2
-    from .edger import run_edger
-    from .limma import run_limma
+    """``run_limma``, ``run_edger`` or ``run_deseq2`` for ``method``, after checking that each
+    option in ``options`` is one of that method's and holds an allowed value (the options are
+    declared once, in :data:`degbridge._params.METHOD_OPTIONS`; ValueError naming the option
+    and the methods that have it otherwise: the command line's rule for ``--method``)."""
+    from .. import de
 
     if method is not None and method not in DE_METHODS:
         msg = f"method must be one of {list(DE_METHODS)} (or None: chosen from the data), not {method!r}"
         raise ValueError(msg)
-    functions = {"edger": run_edger, "deseq2": run_deseq2}
-    run = functions.get(method, run_limma)
-    accepted = _options_of(run)
-    wrong = [name for name in options if name not in accepted]
-    if not wrong:
-        return run
-    name = wrong[0]
-    label = "limma (method=None, 'voom', 'trend' or 'ls')" if run is run_limma else f"{method!r}"
-    owners = [m for m, f in [("limma", run_limma), *functions.items()] if name in _options_of(f)]
-    if owners:
-        others = " and ".join("limma" if m == "limma" else f"method={m!r}" for m in owners)
-        msg = (
-            f"{name}= applies to {others}, not to method={method!r}; the options of "
-            f"{label} are {sorted(accepted)}"
-        )
-    else:
-        msg = f"{name}= is not an option of method={method!r}; its options are {sorted(accepted)}"
-    raise ValueError(msg)
-
-
-def _options_of(func: Callable) -> set[str]:
-    """The keyword options of a ``run_*`` function that ``tl`` passes on from ``**options``."""
-    params = list(inspect.signature(func).parameters.values())[1:]
-    return {p.name for p in params if p.kind is p.KEYWORD_ONLY} - _TL_ARGUMENTS
+    check_method_options(method, options)
+    return {"edger": de.edger.run_edger, "deseq2": de.deseq2.run_deseq2}.get(
+        method, de.limma.run_limma
+    )
 
 
 def _method_params(method, meta: dict[str, Any]) -> dict[str, Any]:
@@ -313,28 +290,6 @@ def _method_params(method, meta: dict[str, Any]) -> dict[str, Any]:
     params["method_choice"] = f"{method}: given"
     params["options"] = {**meta.get("options", {}), "method": method}
     return params
-
-
-def _check_method_values(method, options: dict[str, Any], n_contrasts: int) -> None:
-    """The values of edgeR's/DESeq2's options, checked once before any cell type is fitted
-    (a bad value is the user's, not a reason to skip a cell type)."""
-    from .deseq2 import _check_options, run_deseq2
-    from .edger import _edger_options, run_edger
-
-    run = run_edger if method == "edger" else run_deseq2
-    args = {
-        p.name: p.default
-        for p in inspect.signature(run).parameters.values()
-        if p.default is not p.empty
-    }
-    args.update(options)
-    if method == "edger":
-        _edger_options(args["test"], args["robust"], args["lfc"], args["normalize"], args["filter"])
-        return
-    _check_options(args["test"], args["reduced"], args["shrink"], args["alpha"])
-    if n_contrasts != 1:
-        msg = f"method='deseq2' tests one contrast at a time; got {n_contrasts}: call it once per contrast (key_added= apart)"
-        raise ValueError(msg)
 
 
 def compare(
@@ -380,7 +335,7 @@ def compare(
     storable in ``.h5ad``), call :func:`degbridge.compare` on
     ``degbridge.get.limma_df(adata, contrast=...)``.
     """
-    from .comparison import compare as _compare
+    from ..comparison import compare as _compare
 
     _check_anndata(adata)
     check_key(key, "key")
@@ -436,21 +391,20 @@ def _limma_per_cell_type(
     """What ``tl.de(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
     from tqdm.auto import tqdm
 
-    from ._checks import get_matrix
-    from .design import contrast_matrix
-    from .limma import DEResults, LimmaOptions
+    from .._checks import get_matrix
+    from ..de.backend import DEResults
+    from ..de.design import contrast_matrix
 
     levels = _check_per_cell_type(
         adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
     )
     names = contrast_matrix(contrast, levels)[1]  # an unknown level fails here, once
-    # option values before any data is summed: a bad one is not a reason to skip a cell type
-    if method in OTHER_METHODS:
-        _check_method_values(method, options, len(names))
-        kwargs = dict(options)
-    else:
-        LimmaOptions.check_arguments(method=method, **options)
-        kwargs = {"method": method, **options}
+    # option values were checked by _method_function, before any data is summed: a bad one is
+    # not a reason to skip a cell type
+    if method == "deseq2" and len(names) != 1:
+        msg = f"method='deseq2' tests one contrast at a time; got {len(names)}: call it once per contrast (key_added= apart)"
+        raise ValueError(msg)
+    kwargs = dict(options) if method in OTHER_METHODS else {"method": method, **options}
     _check_raw_counts(get_matrix(adata, layer), layer, adata)
     cells = adata.obs[celltype_key]
     cell_types = _cell_types(cells)

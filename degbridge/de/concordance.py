@@ -25,9 +25,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from .table import DETable
+from ..io.table import DETable
 
-__all__ = ["Concordance", "concordance"]
+__all__ = ["Concordance", "concordance", "intersections"]
 
 
 @dataclass
@@ -127,7 +127,7 @@ def concordance(
         spearman=rho,
         n_pairs=n_pairs,
         significant=sig,
-        overlap=_upset(sig),
+        overlap=intersections(sig),
         disagreement=_disagreement(frames, shared, n_top),
         fdr=float(fdr),
         n_genes=len(shared),
@@ -171,8 +171,9 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
 
 
-def _upset(sig: pd.DataFrame) -> pd.DataFrame:
-    """Genes counted once, in their exact combination of significant methods."""
+def intersections(sig: pd.DataFrame) -> pd.DataFrame:
+    """Genes counted once, in their exact combination of sets (a genes × sets boolean frame):
+    one row per combination with a gene, the sets' columns and ``n_genes``, largest first."""
     names = list(sig.columns)
     counts = sig.value_counts(sort=False)
     rows = [(*key, int(n)) for key, n in counts.items() if any(key)]

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_label
+
 __all__ = [
     "Design",
     "coef_names",
@@ -594,7 +596,7 @@ def _basis_values(basis: Basis, series: pd.Series, formula: str):
     """The basis columns of ``fn(column, k)``, computed by R, as a formulaic factor."""
     from formulaic.materializers.types import FactorValues
 
-    from . import r
+    from .. import r
 
     dtype = series.dtype
     if (
@@ -1059,21 +1061,6 @@ def contrast_matrix(
 RESERVED_CONTRAST_NAMES = frozenset(
     {"logFC", "AveExpr", "t", "P.Value", "adj.P.Val", "B", "F", "CI.L", "CI.R", "df.total"}
 )
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def check_label(label: str, what: str) -> str:
-    """Refuse a label holding NUL or another control character (R strings stop at NUL)."""
-    m = _CONTROL.search(str(label))
-    if m:
-        msg = (
-            f"{what} {str(label)!r} contains the control character {m.group()!r} at position "
-            f"{m.start()}; remove it"
-        )
-        raise ValueError(msg)
-    return str(label)
-
 
 def _vector_name(vec: np.ndarray, columns: list[str]) -> str:
     terms = []

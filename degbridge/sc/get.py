@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .anndata import (
+from .pseudobulk import (
     COMPARE_KIND,
     COMPARE_TABLES,
     stored,

@@ -256,7 +256,7 @@ def _walk_files(root: Path) -> list[str]:
 
 
 def _write_manifest(folder: Path, files: list[str]) -> None:
-    from ._version import __version__
+    from .._version import __version__
 
     text = json.dumps({"degbridge": __version__, "files": files}, indent=1) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import _KINDS, NonCounts, find_non_counts, get_matrix
-from ._checks import check_anndata as _check_anndata
-from .table import DETable
+from .._checks import _KINDS, NonCounts, check_label, find_non_counts, get_matrix
+from .._checks import check_anndata as _check_anndata
+from ..io.table import DETable
 
 __all__ = [
     "pseudobulk",
@@ -601,8 +601,6 @@ def check_key(key, what: str = "key_added") -> str:
     if "/" in key:
         msg = f"{what}={key!r} contains '/', which .h5ad (HDF5) cannot store in a name; use e.g. {key.replace('/', '_')!r}"
         raise ValueError(msg)
-    from .design import check_label
-
     return check_label(key, what)
 
 
@@ -686,7 +684,7 @@ def store_limma(
     ``contrast_vectors`` (coefficients × contrast keys), ``design``, ``params`` (``params``
     added), ``ftest`` (several contrasts, when limma computed it) and ``extra``'s entries.
     """
-    from .limma import DEResults
+    from ..de.backend import DEResults
 
     check_key(key)
     if isinstance(result, DETable):
@@ -802,7 +800,7 @@ def write_h5ad(adata, path, **kwargs):
     AnnData writes in place, so an interrupted write would leave a truncated ``.h5ad``; this
     writes to a temporary name beside ``path`` and renames it when complete.
     """
-    from ._io import atomic_path
+    from ..io.files import atomic_path
 
     _check_anndata(adata)
     with atomic_path(path) as tmp:

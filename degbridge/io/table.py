@@ -28,9 +28,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._checks import is_r_object, isna
-from ._exceptions import ColumnAliasWarning, DataWarning, ExcelDateWarning, InputFileNotFoundError
-from ._io import atomic_write
+from .._checks import is_r_object, isna
+from .._exceptions import ColumnAliasWarning, DataWarning, ExcelDateWarning, InputFileNotFoundError
+from .files import atomic_write
 
 __all__ = ["CANONICAL", "DETable", "read_table"]
 
@@ -47,12 +47,12 @@ NA_TOKENS = frozenset(
 )
 
 
-def _key(name: str) -> str:
+def column_key(name: str) -> str:
     """Normalise a column name for alias matching: lower case, letters and digits only."""
     return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
-#: Aliases (normalised with :func:`_key`) of each canonical column.
+#: Aliases (normalised with :func:`column_key`) of each canonical column.
 ALIASES: dict[str, str] = {
     **dict.fromkeys(
         ["logfc", "log2fc", "lfc", "log2foldchange", "logfoldchange", "log2ratio", "logratio"],
@@ -84,6 +84,13 @@ ALIASES: dict[str, str] = {
 #: Documented mappings for tables that are not limma's (used only when asked for by ``kind=``).
 DESEQ2_MAP = {"log2foldchange": "logFC", "stat": "t", "pvalue": "P.Value", "padj": "adj.P.Val"}
 EDGER_MAP = {"logfc": "logFC", "logcpm": "AveExpr", "pvalue": "P.Value", "fdr": "adj.P.Val"}
+_KIND_MAPS = {"deseq2": DESEQ2_MAP, "edger": EDGER_MAP}
+
+
+def table_mapping(kind: str) -> dict[str, str]:
+    """``{normalised native name: canonical name}`` of an ``"edger"`` or ``"deseq2"`` table
+    (:func:`column_key` normalises a name)."""
+    return _KIND_MAPS[kind]
 
 #: Column names (normalised) that hold gene identifiers, most specific first.
 ID_NAMES = (
@@ -233,7 +240,7 @@ class DETable(pd.DataFrame):
 
     def to_r(self):
         """This table as an R ``data.frame`` (rpy2), gene IDs as ``row.names``. Needs R."""
-        from .r import frame_to_r
+        from ..r import frame_to_r
 
         return frame_to_r(self)
 
@@ -316,7 +323,7 @@ def read_table(
     if isinstance(source, pd.DataFrame):
         parsed = _parsed_from_frame(source, id_column)
     elif is_r_object(source):
-        from .r import frame_from_r
+        from ..r import frame_from_r
 
         parsed = _parsed_from_frame(frame_from_r(source), id_column)
         parsed.meta["source"] = "R data.frame"
@@ -827,7 +834,7 @@ def _id_column_by_name(header, id_column, label, rownames) -> int | None:
         return header.index(id_column)
     if rownames or header[0] in ("", "Unnamed: 0", "row.names", "rownames", "row_names"):
         return 0
-    keys = [_key(h) for h in header]
+    keys = [column_key(h) for h in header]
     if keys[0] in ID_NAMES:
         return 0
     for name in ID_NAMES:
@@ -934,7 +941,7 @@ def _detect_kind(keys: set[str]) -> str:
 def _build(parsed: _Parsed, *, kind: str, duplicates: str) -> DETable:
     """The DETable of parsed columns: canonical names, numeric checks, duplicates, meta."""
     names = list(parsed.columns)
-    keys = {_key(n): n for n in names}
+    keys = {column_key(n): n for n in names}
     detected = _detect_kind(set(keys))
     if kind == "auto" and detected != "limma":
         _refuse_other_kind(parsed.label, names, detected)
@@ -1095,7 +1102,7 @@ def _limma_mapping(names: list[str], label: str, meta: dict) -> dict[str, str]:
     for name in names:
         if name in mapping:
             continue
-        target = ALIASES.get(_key(name))
+        target = ALIASES.get(column_key(name))
         if target is not None and target not in taken:
             candidates.setdefault(target, []).append(name)
     ambiguous = {}
