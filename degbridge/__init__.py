@@ -66,7 +66,7 @@ _LAZY = {
     "MODELS": ".comparison",
     "expression_features": ".features.expression",
     "pseudobulk": ".sc.pseudobulk",
-    "write_h5ad": ".sc.pseudobulk",
+    "write_h5ad": ".sc.storage",
     "to_r": ".handback",
     "write_results": ".handback",
     "r_script_path": ".r",
@@ -157,4 +157,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from .handback import to_r, write_results
     from .io.table import CANONICAL, DETable, read_matrix, read_table
     from .r import r_available, r_script_path
-    from .sc.pseudobulk import pseudobulk, write_h5ad
+    from .sc.pseudobulk import pseudobulk
+    from .sc.storage import write_h5ad

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COUNT_KINDS",
     "NonCounts",
     "check_anndata",
     "check_counts",
@@ -94,7 +95,7 @@ class NonCounts:
     value: float
 
 
-_KINDS = ("missing", "infinite", "negative", "non-integer")
+COUNT_KINDS = ("missing", "infinite", "negative", "non-integer")
 
 
 def _kind_masks(part: np.ndarray) -> dict[str, np.ndarray]:
@@ -124,7 +125,7 @@ def find_non_counts(values, *, chunk: int = 4_000_000) -> NonCounts | None:
         return None
     row_size = int(np.prod(values.shape[1:], dtype=np.int64))
     step = max(1, chunk // max(row_size, 1))
-    counts = dict.fromkeys(_KINDS, 0)
+    counts = dict.fromkeys(COUNT_KINDS, 0)
     first: dict[str, tuple[tuple[int, ...], float]] = {}
     for start in range(0, values.shape[0], step):
         part = np.asarray(values[start : start + step], dtype=np.float64)
@@ -140,7 +141,7 @@ def find_non_counts(values, *, chunk: int = 4_000_000) -> NonCounts | None:
                 at = tuple(int(i) for i in np.argwhere(mask)[0])
                 first[kind] = ((at[0] + start, *at[1:]), float(part[at]))
             counts[kind] += n
-    for kind in _KINDS:
+    for kind in COUNT_KINDS:
         if counts[kind]:
             index, value = first[kind]
             return NonCounts(kind, counts[kind], index, value)

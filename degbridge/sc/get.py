@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .pseudobulk import (
+from .storage import (
+    CELLTYPE_KIND,
     COMPARE_KIND,
     COMPARE_TABLES,
     stored,
@@ -28,9 +29,6 @@ from .pseudobulk import (
 )
 
 __all__ = ["compare_df", "de_df", "limma_df"]
-
-#: ``adata.uns[key]["kind"]`` written by ``tl.limma(celltype_key=...)`` (one long table)
-CELLTYPE_KIND = "degbridge limma per cell type"
 
 
 def limma_df(

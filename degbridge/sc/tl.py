@@ -32,32 +32,18 @@ same function under its first name:
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from .._exceptions import DataWarning, RError
-from .._params import METHODS, OTHER_METHODS, caller_stacklevel, check_method_options, fill_docs
-from .get import CELLTYPE_KIND
-from .pseudobulk import (
-    _check_anndata,
-    check_key,
-    h5ad_safe,
-    pseudobulk,
-    store_comparison,
-    store_limma,
-)
-from .pseudobulk import _check_counts as _check_raw_counts
-from .pseudobulk import stored_limma as _stored_limma
+from .._checks import check_anndata as _check_anndata
+from .._params import METHODS, OTHER_METHODS, check_method_options, fill_docs
+from ._celltype import Adjust, per_cell_type
+from .pseudobulk import pseudobulk
+from .storage import check_key, store_comparison, store_limma
+from .storage import stored_limma as _stored_limma
 
 __all__ = ["DE_METHODS", "compare", "de", "limma"]
 
-#: ``adjust=`` of the per-cell-type path
-Adjust = Literal["per_cell_type", "global"]
-ADJUST: tuple[str, ...] = ("per_cell_type", "global")
 #: ``method=`` of :func:`de` / :func:`limma`: limma's ways (``run_limma``), then edgeR and DESeq2
 DE_METHODS: tuple[str, ...] = METHODS + OTHER_METHODS
 
@@ -207,7 +193,7 @@ def de(
     check_key(key_added)
     run = _method_function(method, options)
     if celltype_key is not None:
-        entry = _limma_per_cell_type(
+        entry = per_cell_type(
             adata,
             run=run,
             groupby=groupby,
@@ -369,231 +355,3 @@ def compare(
 # ---------------------------------------------------------------------------------------
 # per cell type
 # ---------------------------------------------------------------------------------------
-
-
-def _limma_per_cell_type(
-    adata,
-    *,
-    run: Callable,
-    groupby,
-    contrast,
-    design,
-    layer,
-    method,
-    sample_key,
-    celltype_key,
-    min_cells,
-    min_samples,
-    adjust,
-    progress,
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    """What ``tl.de(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
-    from tqdm.auto import tqdm
-
-    from .._checks import get_matrix
-    from ..de.backend import DEResults
-    from ..de.design import contrast_matrix
-
-    levels = _check_per_cell_type(
-        adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
-    )
-    names = contrast_matrix(contrast, levels)[1]  # an unknown level fails here, once
-    # option values were checked by _method_function, before any data is summed: a bad one is
-    # not a reason to skip a cell type
-    if method == "deseq2" and len(names) != 1:
-        msg = f"method='deseq2' tests one contrast at a time; got {len(names)}: call it once per contrast (key_added= apart)"
-        raise ValueError(msg)
-    kwargs = dict(options) if method in OTHER_METHODS else {"method": method, **options}
-    _check_raw_counts(get_matrix(adata, layer), layer, adata)
-    cells = adata.obs[celltype_key]
-    cell_types = _cell_types(cells)
-    cells = cells.astype(str).to_numpy()
-    samples = _sample_table(adata, celltype_key, sample_key, groupby, min_cells)
-    tables, fits, skipped = [], [], []
-    versions, column_map = None, {}
-    bar = tqdm(cell_types, desc="cell types", unit="cell type", disable=not progress, leave=False)
-    try:
-        for cell_type in bar:
-            bar.set_postfix_str(cell_type[:30], refresh=False)
-            rows = samples["cell_type"] == cell_type
-            reason = _too_few_samples(samples[rows], levels, groupby, min_cells, min_samples)
-            if reason is not None:
-                samples.loc[rows & (samples["used"] == "yes"), "used"] = "no: cell type skipped"
-                skipped.append((cell_type, reason))
-                continue
-            sub = adata[np.flatnonzero(cells == cell_type)]
-            pb = pseudobulk(sub, sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
-            try:
-                result = run(pb, groups=groupby, contrast=contrast, **kwargs)
-            except (ValueError, RError) as err:  # the data of this cell type: too few df, R
-                samples.loc[rows & (samples["used"] == "yes"), "used"] = "no: fit failed"
-                skipped.append((cell_type, f"fit failed: {err}"))
-                continue
-            if isinstance(result, DEResults):
-                per_contrast = dict(result)
-            else:
-                per_contrast = {str(result.meta["contrast"]): result}
-            for name, table in per_contrast.items():
-                frame = pd.DataFrame(table).rename_axis("gene").reset_index()
-                frame.insert(0, "contrast", name)
-                frame.insert(0, "cell_type", cell_type)
-                tables.append(frame)
-            first = next(iter(per_contrast.values()))
-            choice = first.meta.get("method_choice", f"{method}: given")
-            fits.append((cell_type, len(pb), len(first), choice))
-            versions = versions or first.meta.get("versions")
-            column_map = first.meta.get("column_map", {})
-    finally:
-        bar.close()
-    skipped_table = pd.DataFrame(skipped, columns=["cell_type", "reason"])
-    if not tables:
-        each = "; ".join(f"{c!r}: {r}" for c, r in skipped)
-        msg = f"every cell type of {celltype_key!r} was skipped, so nothing was fitted: {each}"
-        raise ValueError(msg)
-    if skipped:
-        each = "; ".join(f"{c!r}: {r}" for c, r in skipped)
-        warnings.warn(
-            f"{len(skipped)} of {len(cell_types)} cell types skipped (see "
-            f"adata.uns[key_added]['skipped']): {each}",
-            DataWarning,
-            stacklevel=caller_stacklevel(),
-        )
-    results = pd.concat(tables, ignore_index=True)
-    if adjust == "global":
-        for name in names:
-            # genes a fit left without adj.P.Val (DESeq2's independent filtering) stay so
-            sel = ((results["contrast"] == name) & results["adj.P.Val"].notna()).to_numpy()
-            results.loc[sel, "adj.P.Val"] = bh_adjust(results.loc[sel, "P.Value"].to_numpy())
-    fitted = [c for c, *_ in fits]
-    n_samples = (
-        samples[samples["used"] == "yes"]
-        .groupby(["cell_type", "condition"])
-        .size()
-        .reindex(pd.MultiIndex.from_product([fitted, levels]), fill_value=0)
-        .rename_axis(["cell_type", "condition"])
-        .rename("n_samples")
-        .reset_index()
-    )
-    entry = {
-        "kind": CELLTYPE_KIND,
-        "contrasts": names,
-        "cell_types": fitted,
-        "results": results,
-        "skipped": skipped_table,
-        "samples": samples,
-        "n_samples": n_samples,
-        "fits": pd.DataFrame(fits, columns=["cell_type", "n_samples", "n_genes", "method_choice"]),
-        "params": {
-            "groupby": groupby,
-            "sample_key": sample_key,
-            "celltype_key": celltype_key,
-            "layer": layer or "X",
-            "min_cells": int(min_cells),
-            "min_samples": int(min_samples),
-            "adjust": adjust,
-            "method": method or "auto",
-            "options": {k: v for k, v in options.items() if _storable(v)},
-            "levels": levels,
-            "versions": versions,
-            "column_map": column_map,
-        },
-    }
-    return h5ad_safe(entry)
-
-
-def _storable(value) -> bool:
-    """An option value ``params`` can keep through ``.h5ad`` (a scalar or a string)."""
-    return isinstance(value, str | bool | int | float | np.integer | np.floating)
-
-
-def _obs_columns(adata) -> list[str]:
-    return list(map(str, adata.obs.columns))
-
-
-def _check_per_cell_type(
-    adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust
-) -> list[str]:
-    """Check the per-cell-type arguments; the condition levels (sorted, as strings)."""
-    keys = {"celltype_key": celltype_key, "sample_key": sample_key, "groupby": groupby}
-    for what, key in keys.items():
-        if key is None:
-            msg = f"celltype_key= (DE per cell type) needs {what}= as well: an obs column; obs columns are {_obs_columns(adata)}"
-            raise ValueError(msg)
-        if not isinstance(key, str) or key not in adata.obs.columns:
-            msg = f"{what}={key!r} is not an obs column; obs columns are {_obs_columns(adata)}"
-            raise ValueError(msg)
-    if len(set(keys.values())) < len(keys):
-        msg = (
-            f"celltype_key, sample_key and groupby must be three different obs columns, not {keys}"
-        )
-        raise ValueError(msg)
-    if design is not None:
-        msg = "with celltype_key= each cell type is fitted with ~ 0 + groupby: give groupby=, not design="
-        raise ValueError(msg)
-    for what, value in (("min_cells", min_cells), ("min_samples", min_samples)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            msg = f"{what} must be a positive integer, not {value!r}"
-            raise ValueError(msg)
-    if adjust not in ADJUST:
-        msg = f"adjust must be one of {list(ADJUST)}, not {adjust!r}"
-        raise ValueError(msg)
-    missing = [k for k in keys.values() if adata.obs[k].isna().any()]
-    if missing:
-        msg = f"obs columns {missing} have missing values; every cell needs a cell type, sample and condition"
-        raise ValueError(msg)
-    levels = sorted(adata.obs[groupby].astype(str).unique())
-    if len(levels) < 2:
-        msg = f"groupby={groupby!r} has a single level {levels}: a comparison needs two"
-        raise ValueError(msg)
-    return levels
-
-
-def _cell_types(cells: pd.Series) -> list[str]:
-    """The cell types present: in category order for a categorical, else sorted."""
-    if isinstance(cells.dtype, pd.CategoricalDtype):
-        present = set(cells.astype(str))
-        return [str(c) for c in cells.cat.categories if str(c) in present]
-    return sorted(cells.astype(str).unique())
-
-
-def _sample_table(adata, celltype_key, sample_key, groupby, min_cells) -> pd.DataFrame:
-    """One row per cell type × sample × condition: cells, and whether the pseudobulk sample
-    has enough of them (``used``: ``"yes"`` or why not)."""
-    obs = adata.obs[[celltype_key, sample_key, groupby]].astype(str)
-    obs.columns = ["cell_type", "sample", "condition"]
-    table = obs.groupby(list(obs.columns), sort=True).size().rename("n_cells").reset_index()
-    table["used"] = np.where(
-        table["n_cells"] >= min_cells, "yes", f"no: fewer than min_cells={min_cells} cells"
-    )
-    return table
-
-
-def _too_few_samples(rows: pd.DataFrame, levels, groupby, min_cells, min_samples) -> str | None:
-    """Why a cell type cannot be fitted (a condition with too few samples), or None."""
-    kept = rows.loc[rows["used"] == "yes", "condition"].value_counts()
-    short = [(lev, int(kept.get(lev, 0))) for lev in levels if kept.get(lev, 0) < min_samples]
-    if not short:
-        return None
-    each = ", ".join(f"{groupby}={lev!r} has {n}" for lev, n in short)
-    return (
-        f"too few samples with >= {min_cells} cells (min_samples={min_samples} per condition): "
-        f"{each}"
-    )
-
-
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted P-values, as R's ``p.adjust(p, "BH")`` (NaN kept, not
-    counted)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    n = len(q)
-    if n:
-        order = np.argsort(-q, kind="stable")
-        i = np.arange(n, 0, -1, dtype=float)
-        adjusted = np.empty(n)
-        adjusted[order] = np.minimum(1.0, np.minimum.accumulate(n / i * q[order]))
-        out[ok] = adjusted
-    return out
