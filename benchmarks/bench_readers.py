@@ -31,7 +31,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
-from degbridge.io.table import read_matrix, read_table
+from degbridge.io.table_reader import read_table
+from degbridge.io.matrix_reader import read_matrix
 
 HERE = Path(__file__).resolve().parent
 

@@ -40,10 +40,10 @@ from ._exceptions import (
 # name -> module that defines it; imported on first access (PEP 562) to keep import light
 _LAZY = {
     "__version__": "._version",  # importlib.metadata costs more than the rest of the import
-    "CANONICAL": ".io.table",
-    "DETable": ".io.table",
-    "read_matrix": ".io.table",
-    "read_table": ".io.table",
+    "CANONICAL": ".io",
+    "DETable": ".io",
+    "read_matrix": ".io",
+    "read_table": ".io",
     "run_limma": ".de",
     "run_edger": ".de",
     "run_deseq2": ".de",
@@ -155,7 +155,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .de.limma_fit import LimmaFit, decide_tests, fit_limma
     from .features.expression import expression_features
     from .handback import to_r, write_results
-    from .io.table import CANONICAL, DETable, read_matrix, read_table
+    from .io.matrix_reader import read_matrix
+    from .io.table import CANONICAL, DETable
+    from .io.table_reader import read_table
     from .r import r_available, r_script_path
     from .sc.pseudobulk import pseudobulk
     from .sc.storage import write_h5ad

@@ -288,7 +288,7 @@ def _run_other_method(args, matrix, samples, contrast):
 
 def _read_design_inputs(args):
     """The matrix and sample sheet of a limma-like command, and what to test."""
-    from .io.table import read_matrix
+    from .io.matrix_reader import read_matrix
 
     _say(args, f"reading {args.matrix}")
     matrix = read_matrix(args.matrix)
@@ -483,7 +483,7 @@ def contrast_file_names(names: list[str], *, ftest: bool = True) -> dict[str, st
 
 def cmd_compare(args) -> int:
     from .io.files import check_results_dir
-    from .io.table import read_table
+    from .io.table_reader import read_table
 
     check_results_dir(args.output, overwrite=args.force)
     table = read_table(args.table)
@@ -582,7 +582,7 @@ def cmd_concordance(args) -> int:
 def cmd_genesets(args) -> int:
     from .de.genesets import camera_pr, check_statistic, gene_sets
     from .io.files import atomic_write, check_not_input
-    from .io.table import read_table
+    from .io.table_reader import read_table
 
     out = Path(args.output)
     check_not_input(out, [args.table, args.sets])

@@ -6,7 +6,7 @@ import importlib.resources
 
 import pandas as pd
 
-from .io.table import read_matrix
+from .io.matrix_reader import read_matrix
 
 __all__ = ["airway", "all_leukemia", "hsmm"]
 

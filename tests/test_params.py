@@ -23,7 +23,6 @@ import scipy.sparse as sp
 
 import degbridge
 from degbridge import _params, cli, tl
-from degbridge.de import limma as limma_mod
 from degbridge._params import (
     LEAKAGE,
     LIMMA_DOCS,
@@ -36,6 +35,7 @@ from degbridge._params import (
     render_r_docs,
     resolve_method,
 )
+from degbridge.de import limma as limma_mod
 
 from .conftest import random_expr, read_full, run_rscript, skip_without_reticulate, write_matrix_bin
 

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from degbridge.io import table as T
-from degbridge.io.table import read_matrix, read_table
+from degbridge.io import matrix_reader as M
+from degbridge.io import table_reader as T
+from degbridge.io.matrix_reader import read_matrix
+from degbridge.io.table_reader import read_table
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables"
@@ -59,16 +61,16 @@ def _table_paths(path, **kw):
 
 def _matrix_paths(path, **kw):
     used = []
-    real = T._read_matrix_fast
+    real = M._read_matrix_fast
 
     def spy(*a, **k):
         got = real(*a, **k)
         used.append(got is not None)
         return got
 
-    with mock.patch.object(T, "_read_matrix_fast", spy):
+    with mock.patch.object(M, "_read_matrix_fast", spy):
         fast = _outcome(lambda: read_matrix(path, **kw))
-    with mock.patch.object(T, "_read_matrix_fast", lambda *a, **k: None):
+    with mock.patch.object(M, "_read_matrix_fast", lambda *a, **k: None):
         careful = _outcome(lambda: read_matrix(path, **kw))
     return fast, careful, any(used)
 
@@ -462,7 +464,7 @@ def test_read_matrix_all_integers_exact(tmp_path):
 @pytest.mark.parametrize("kind", ["ints", "floats", "text_na"])
 def test_read_matrix_several_blocks_same_as_careful(tmp_path, monkeypatch, kind):
     """Blocks of a few rows (blank lines among them) give the careful reader's matrix."""
-    monkeypatch.setattr(T, "_BLOCK_VALUES", 40)  # 10 rows per block at 4 columns
+    monkeypatch.setattr(M, "_BLOCK_VALUES", 40)  # 10 rows per block at 4 columns
     rng = np.random.default_rng(5)
     lines = ["gene\tA\tB\tC"]
     for i in range(97):

@@ -16,8 +16,8 @@ import pytest
 
 import degbridge
 from degbridge import LeakageWarning, compare
-from degbridge.report.html import write_report
 from degbridge.io.table import DETable
+from degbridge.report.html import write_report
 
 SECTIONS = (
     "Differential expression", "Volcano plot", "MA plot", "P-value histogram",

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..io.files import results_dir
-from ..io.table import DETable, read_table
+from ..io.table import DETable
+from ..io.table_reader import read_table
 from ..r import to_r
 from .engine import Split
 

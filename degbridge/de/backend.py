@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from .._checks import NonCounts, check_counts, check_label, get_matrix, is_anndata
-from ..io.table import CANONICAL, DETable, column_key, read_matrix, table_mapping
+from ..io.matrix_reader import read_matrix
+from ..io.table import CANONICAL, DETable, column_key, table_mapping
 from ..r import to_r
 from .design import (
     Design,

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from degbridge import compare, read_table, run_limma, tl
 from degbridge.de.design import design_from_formula
-from degbridge.io.table import read_matrix
+from degbridge.io.matrix_reader import read_matrix
 
 from ..conftest import random_expr
 

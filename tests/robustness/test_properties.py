@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import degbridge
 from degbridge import DETable, read_table
 from degbridge.de.design import design_from_formula, parse_contrast, validate_formula
-from degbridge.io.table import _EXCEL_DATE, NA_TOKENS
+from degbridge.io.table import NA_TOKENS
+from degbridge.io.table_reader import _EXCEL_DATE
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
