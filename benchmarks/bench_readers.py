@@ -31,8 +31,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
-from degbridge.io.table_reader import read_table
 from degbridge.io.matrix_reader import read_matrix
+from degbridge.io.table_reader import read_table
 
 HERE = Path(__file__).resolve().parent
 

@@ -33,18 +33,18 @@ __all__ = [
     "ADJUST_METHODS",
     "ALT_HYPOTHESES",
     "COUNT_METHODS",
+    "DECIDE_METHODS",
     "DESEQ2_CONSTRAINTS",
     "DESEQ2_DOCS",
     "DESEQ2_TESTS",
     "EDGER_CONSTRAINTS",
     "EDGER_DOCS",
     "EDGER_TESTS",
-    "DECIDE_METHODS",
     "LEAKAGE",
     "LIMMA_CONSTRAINTS",
     "LIMMA_DOCS",
-    "METHOD_OPTIONS",
     "METHODS",
+    "METHOD_OPTIONS",
     "NORMALIZE",
     "OUTLIERS",
     "SORT_BY",
@@ -59,8 +59,8 @@ __all__ = [
     "SortBy",
     "Weights",
     "check_choice",
-    "check_number",
     "check_method_options",
+    "check_number",
     "check_param",
     "cli_help",
     "fill_docs",
@@ -99,7 +99,16 @@ LEAKAGE: tuple[str, ...] = get_args(Leakage)
 OUTLIERS: tuple[str, ...] = get_args(Outliers)
 DECIDE_METHODS: tuple[str, ...] = get_args(DecideMethod)
 #: R's p.adjust methods (decideTests, topTable, topTags)
-ADJUST_METHODS: tuple[str, ...] = ("BH", "BY", "fdr", "holm", "hochberg", "hommel", "bonferroni", "none")
+ADJUST_METHODS: tuple[str, ...] = (
+    "BH",
+    "BY",
+    "fdr",
+    "holm",
+    "hochberg",
+    "hommel",
+    "bonferroni",
+    "none",
+)
 #: methods that take raw counts (edgeR normalisation first)
 COUNT_METHODS: tuple[str, ...] = ("voom", "trend")
 EDGER_TESTS: tuple[str, ...] = get_args(EdgerTest)
@@ -230,7 +239,9 @@ def check_method_options(method: str | None, options: dict[str, Any]) -> None:
     for name in options:
         if name in accepted:
             continue
-        label = "limma (method=None, 'voom', 'trend' or 'ls')" if family == "limma" else repr(method)
+        label = (
+            "limma (method=None, 'voom', 'trend' or 'ls')" if family == "limma" else repr(method)
+        )
         owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
         if owners:
             others = " and ".join("limma" if m == "limma" else f"method={m!r}" for m in owners)
@@ -239,7 +250,9 @@ def check_method_options(method: str | None, options: dict[str, Any]) -> None:
                 f"{label} are {sorted(accepted)}"
             )
         else:
-            msg = f"{name}= is not an option of method={method!r}; its options are {sorted(accepted)}"
+            msg = (
+                f"{name}= is not an option of method={method!r}; its options are {sorted(accepted)}"
+            )
         raise ValueError(msg)
     constraints = _CONSTRAINTS[family]
     for name, value in options.items():

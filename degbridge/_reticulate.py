@@ -15,14 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .de.design import (
-    check_design,
-    contrast_matrix,
-    design_from_formula,
-    design_from_groups,
-    design_from_matrix,
-    sample_order,
-)
+from .de.contrasts import contrast_matrix
+from .de.design import check_design, design_from_groups, design_from_matrix, sample_order
+from .de.formula import design_from_formula
 from .r._session import r_script_path
 
 __all__ = ["compare_payload", "frame_payload", "limma_inputs", "r_script_path"]

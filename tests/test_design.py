@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from degbridge._reticulate import limma_inputs
-from degbridge.de.design import design_from_formula, design_from_groups
+from degbridge.de.design import design_from_groups
+from degbridge.de.formula import design_from_formula
 
 from .conftest import run_rscript
 

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "io.files",
         },
     ),
-    ("data types", {"io", "io.table", "io._text", "io.table_reader", "io.matrix_reader", "datasets", "de.design"}),
+    ("data types", {"io", "io.table", "io._text", "io.table_reader", "io.matrix_reader", "datasets", "de.design", "de.formula", "de.contrasts"}),
     (
         "methods",
         {

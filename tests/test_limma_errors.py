@@ -51,8 +51,8 @@ def test_sample_table_aligned_by_name():
     expr = _expr()
     samples = pd.DataFrame({"dex": GROUPS}, index=expr.columns)
     shuffled = samples.iloc[[3, 0, 5, 1, 4, 2]]
-    design = degbridge.de.design.design_from_formula
-    assert design  # the module is importable as degbridge.de.design
+    design = degbridge.de.formula.design_from_formula
+    assert design  # the module is importable as degbridge.de.formula
     from degbridge.de.design import align_samples
 
     aligned = align_samples(shuffled, list(expr.columns), positional_ok=False)
@@ -66,7 +66,7 @@ def test_design_not_full_rank_names_columns():
         ValueError, match=r"not of full rank.*'dexb' is a combination of \['batchy'\]"
     ):
         degbridge.de.design.check_design(
-            degbridge.de.design.design_from_formula("~ batch + dex", samples)
+            degbridge.de.formula.design_from_formula("~ batch + dex", samples)
         )
     with pytest.raises(ValueError, match="not of full rank"):
         run_limma(_expr(), samples=samples, design="~ batch + dex", coef="dexb")

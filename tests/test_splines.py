@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import degbridge
-from degbridge.de.design import coef_names, design_from_formula, validate_formula
+from degbridge.de.design import coef_names
+from degbridge.de.formula import design_from_formula, validate_formula
 
 from .conftest import (
     assert_same_table,

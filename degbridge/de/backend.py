@@ -38,15 +38,9 @@ from .._checks import NonCounts, check_counts, check_label, get_matrix, is_annda
 from ..io.matrix_reader import read_matrix
 from ..io.table import CANONICAL, DETable, column_key, table_mapping
 from ..r import to_r
-from .design import (
-    Design,
-    align_samples,
-    coef_names,
-    contrast_matrix,
-    design_from_formula,
-    design_from_groups,
-    design_from_matrix,
-)
+from .contrasts import contrast_matrix
+from .design import Design, align_samples, coef_names, design_from_groups, design_from_matrix
+from .formula import design_from_formula
 
 __all__ = [
     "Contrasts",
@@ -138,7 +132,9 @@ def resolve_matrix(expr, gene_ids=None, sample_ids=None, layer=None) -> Matrix:
     if sp.issparse(expr):
         values, genes = expr.T.tocsr(), _ids(gene_ids, expr.shape[0], "gene")
         samples = _ids(sample_ids, expr.shape[1], "sample")
-        return Matrix(values, genes, samples, None, "sparse matrix", sample_ids is not None, dropped)
+        return Matrix(
+            values, genes, samples, None, "sparse matrix", sample_ids is not None, dropped
+        )
     if isinstance(expr, np.ndarray):
         if expr.ndim != 2:
             msg = f"an expression matrix must be 2-D (genes × samples), not {expr.ndim}-D"
@@ -165,8 +161,12 @@ def _from_frame(expr: pd.DataFrame, gene_ids, sample_ids, source: str) -> Matrix
     if non_numeric:
         hint = ""
         if len(non_numeric) == 1 and expr.columns[0] == non_numeric[0]:
-            hint = f"; if it holds gene IDs, make it the index: df.set_index({str(non_numeric[0])!r})"
-        msg = f"expression columns must be numeric; {[str(c) for c in non_numeric][:5]} are not{hint}"
+            hint = (
+                f"; if it holds gene IDs, make it the index: df.set_index({str(non_numeric[0])!r})"
+            )
+        msg = (
+            f"expression columns must be numeric; {[str(c) for c in non_numeric][:5]} are not{hint}"
+        )
         raise TypeError(msg)
     values = expr.to_numpy(dtype=np.float64)
     genes = [str(g) for g in expr.index]

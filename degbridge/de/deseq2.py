@@ -56,7 +56,8 @@ from .backend import (
     summary,
     tested,
 )
-from .design import Design, check_design, design_from_formula, design_from_matrix
+from .design import Design, check_design, design_from_matrix
+from .formula import design_from_formula
 
 __all__ = ["DESEQ2_APT", "DESeq2Fit", "fit_deseq2", "run_deseq2"]
 
@@ -139,7 +140,9 @@ def run_deseq2(
         test, shrink, lfc_threshold, alt_hypothesis, independent_filtering, alpha, cooks_cutoff
     )
     check_contrast_or_coef(contrast, coef)
-    mat, des, red = _prepare(counts, groups, samples, design, reduced, test, gene_ids, sample_ids, layer)
+    mat, des, red = _prepare(
+        counts, groups, samples, design, reduced, test, gene_ids, sample_ids, layer
+    )
     spec = _one_contrast(tested(contrast, coef, des))
     with in_r() as r:
         _check_deseq2(r)
@@ -193,7 +196,9 @@ def fit_deseq2(
     """
     started = time.perf_counter()
     _check_fit_options(test, reduced)
-    mat, des, red = _prepare(counts, groups, samples, design, reduced, test, gene_ids, sample_ids, layer)
+    mat, des, red = _prepare(
+        counts, groups, samples, design, reduced, test, gene_ids, sample_ids, layer
+    )
     with in_r() as r:
         _check_deseq2(r)
         robj, info, r_warnings = _fit_in_r(r, mat, des, test, red)
@@ -277,7 +282,9 @@ class DESeq2Fit(SerializedFit):
         spec = _one_contrast(self.contrasts(contrast, coef=coef))
         with in_r() as r:
             robj = self.r_object(r)
-            frame, r_warnings, threshold = _test_in_r(r, robj, self.genes, self.design, spec, options)
+            frame, r_warnings, threshold = _test_in_r(
+                r, robj, self.genes, self.design, spec, options
+            )
             del robj
         r.warn_r(r_warnings, "DESeq2", stacklevel=2)
         meta = dict(self.meta, seconds=round(time.perf_counter() - started, 3))

@@ -67,7 +67,8 @@ from .backend import (
     summary,
     tested,
 )
-from .design import Design, check_design, contrast_matrix
+from .contrasts import contrast_matrix
+from .design import Design, check_design
 
 __all__ = ["EDGER_TESTS", "EdgerFit", "fit_edger", "native_columns", "run_edger"]
 
@@ -323,7 +324,12 @@ class EdgerFit(SerializedFit):
         with in_r() as r:
             robj = self.r_object(r)
             args = _r_test_arguments(r, self.design, spec, lfc, pair)
-            options = {"n": n, "adjust.method": adjust_method, "sort.by": sort_by, "p.value": p_value}
+            options = {
+                "n": n,
+                "adjust.method": adjust_method,
+                "sort.by": sort_by,
+                "p.value": p_value,
+            }
             out = r.to_dict(
                 r.call(
                     "degbridge_edger_top_tags",

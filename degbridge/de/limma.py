@@ -992,5 +992,3 @@ class LimmaFit(DEFit):
 def _(fit: LimmaFit):
     with in_r() as r:
         return fit.r_object(r, with_genes=True)
-
-

@@ -82,6 +82,7 @@ def table_mapping(kind: str) -> dict[str, str]:
     (:func:`column_key` normalises a name)."""
     return _KIND_MAPS[kind]
 
+
 #: Column names (normalised) that hold gene identifiers, most specific first.
 ID_NAMES = (
     "id",
@@ -224,5 +225,3 @@ class DETable(pd.DataFrame):
 # ----------------------------------------------------------------------------------------
 # the fast path: pandas' C reader on well-formed text, the same result as the careful path
 # ----------------------------------------------------------------------------------------
-
-

@@ -65,7 +65,6 @@ def read_table(
     contrast: str | None = None,
     max_size: int | None = None,
 ) -> DETable:
-
     """Read a differential-expression table into a :class:`DETable`.
 
     Reads limma ``topTable`` output written by ``write.table``/``write.csv`` (row names in a

@@ -81,7 +81,7 @@ def make_plan(
     """Check everything once, before any cell type is summed or fitted: a bad argument is the
     user's, not a reason to skip a cell type (option values were checked by ``tl``)."""
     from .._checks import get_matrix
-    from ..de.design import contrast_matrix
+    from ..de.contrasts import contrast_matrix
 
     levels = _check_per_cell_type(
         adata, groupby, design, sample_key, celltype_key, min_cells, min_samples, adjust

@@ -205,7 +205,7 @@ def test_hostile_column_names_are_data(tmp_path, monkeypatch, text):
     monkeypatch.chdir(tmp_path)
     samples = pd.DataFrame({text: list("aaabbb")}, index=[f"s{j}" for j in range(6)])
     if "`" not in text:
-        d = degbridge.de.design.design_from_formula(f"~ `{text}`", samples)
+        d = degbridge.de.formula.design_from_formula(f"~ `{text}`", samples)
         assert d.columns == ["(Intercept)", f"{text}b"]
     table = pd.DataFrame(
         {"logFC": np.arange(40.0), text: np.random.default_rng(0).normal(size=40)},

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from degbridge import compare, read_table, run_limma, tl
-from degbridge.de.design import design_from_formula
+from degbridge.de.formula import design_from_formula
 from degbridge.io.matrix_reader import read_matrix
 
 from ..conftest import random_expr
@@ -38,7 +38,7 @@ def test_contrast_named_like_an_ftest_column_is_refused(name):
 
 def test_single_contrast_may_be_named_F():
     # a single design column called F is no clash: there is no F-test table then
-    from degbridge.de.design import contrast_matrix
+    from degbridge.de.contrasts import contrast_matrix
 
     _, names, _ = contrast_matrix("F", ["(Intercept)", "F"])
     assert names == ["F"]

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import degbridge
 from degbridge import DETable, read_table
-from degbridge.de.design import design_from_formula, parse_contrast, validate_formula
+from degbridge.de.contrasts import parse_contrast
+from degbridge.de.formula import design_from_formula, validate_formula
 from degbridge.io.table import NA_TOKENS
 from degbridge.io.table_reader import _EXCEL_DATE
 
