@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -142,8 +143,8 @@ def compare(
     -------
     :class:`Comparison`
     """
-    # Over 80 lines only by its docstring and keyword lists: the body is the list of steps
-    # (prepare → split → audit → fit → collate/select → leakage scores → assemble).
+    # the list of steps: check → prepare → split → audit → fit → select → leakage scores →
+    # assemble
     _check_args(test_size, cv, leakage, outliers, time_limit, permutation_repeats, backend)
     svr_max_samples = _check_cap("svr_max_samples", svr_max_samples)
     max_fit_samples = _check_cap("max_fit_samples", max_fit_samples)
@@ -155,70 +156,35 @@ def compare(
         models, random_state=random_state, svr_max_samples=svr_max_samples, notes=model_notes
     )
     prep = prepare(
-        table,
-        target,
-        features=features,
-        extra=extra,
-        outliers=outliers,
-        min_genes=2 * cv if cv else 10,
-        provenance=provenance,
-        cv_groups=cv_groups,
-    )
+        table, target, features=features, extra=extra, outliers=outliers,
+        min_genes=2 * cv if cv else 10, provenance=provenance, cv_groups=cv_groups,
+    )  # fmt: skip
     split = steps.split_genes(
-        prep.y,
-        prep.X.index,
-        test_size=test_size,
-        cv=cv,
-        random_state=random_state,
-        perm_max_samples=permutation_max_samples,
-        groups=prep.groups,
+        prep.y, prep.X.index, test_size=test_size, cv=cv, random_state=random_state,
+        perm_max_samples=permutation_max_samples, groups=prep.groups,
         groups_source=prep.groups_source,
-    )
+    )  # fmt: skip
     if max_fit_samples is not None and len(split.train_idx) > max_fit_samples:
         # the built-in models again, each fitted on at most max_fit_samples genes (on smaller
         # tables the pipelines stay the plain estimators)
         estimators = resolve_models(
-            models,
-            random_state=random_state,
-            svr_max_samples=svr_max_samples,
+            models, random_state=random_state, svr_max_samples=svr_max_samples,
             max_fit_samples=max_fit_samples,
-        )
+        )  # fmt: skip
     leak, flagged = steps.audit_leakage(
         prep, split, target, leakage=leakage, random_state=random_state
     )
     steps.warn_shared_samples(prep.shared_samples)
     templates = {name: steps.pipeline(est, outliers) for name, est in estimators.items()}
     runner = FitRunner(
-        split,
-        random_state=random_state,
-        permutation_repeats=permutation_repeats,
-        n_jobs=n_jobs,
-        backend=backend,
-        client=client,
-        time_limit=time_limit,
-        progress=progress,
-    )
-    X = prep.X.to_numpy(dtype=float)
+        split, random_state=random_state, permutation_repeats=permutation_repeats,
+        n_jobs=n_jobs, backend=backend, client=client, time_limit=time_limit, progress=progress,
+    )  # fmt: skip
     with runner:
-        results = _fit(runner, templates, X, split)
-        board, cv_scores, oof = steps.collate(results, split, notes=model_notes)
-        board, best = steps.select(board, cv)
-        if "pipeline" not in results[best].refit:  # the CV leader's refit failed: rare
-            again = runner.run(
-                {best: templates[best]}, X, kinds=("refit",), previous={best: results[best]},
-                permutation_repeats=0, progress=False,
-            )  # fmt: skip
-            results[best].refit["pipeline"] = again[best].refit["pipeline"]
-        leak_scores = None
-        if leakage != "keep":
-            sets = steps.feature_sets(list(prep.X.columns), flagged, prep.provenance)
-            leak_scores = steps.feature_set_scores(
-                runner, templates[best], prep.X, sets, board, best
-            )
-
+        fitted = _fit_and_select(runner, templates, prep, split, cv, flagged, leakage, model_notes)
     if not cv:
         steps.warn_seed_selection()
-    steps.warn_leakage(target, flagged, best, leak_scores, leakage, cv)
+    steps.warn_leakage(target, flagged, fitted.best, fitted.leak_scores, leakage, cv)
     arguments = {
         "models": list(templates),
         "test_size": test_size,
@@ -237,24 +203,54 @@ def compare(
         "shared_samples": dict(prep.shared_samples),
         "samples": sample_ids(table),
     }
+    return _assemble(target, prep, split, fitted, leak, arguments, started, extra, cv)
+
+
+@dataclass
+class _Fitted:
+    """The fits of every model, and what was selected from them."""
+
+    results: dict[str, Any]
+    board: Any
+    cv_scores: Any
+    oof: Any
+    best: str
+    leak_scores: Any
+
+
+def _fit_and_select(runner, templates, prep, split, cv, flagged, leakage, notes) -> _Fitted:
+    """Fit every model (folds, refits), rank them, and score the best one's feature sets."""
+    X = prep.X.to_numpy(dtype=float)
+    results = _fit(runner, templates, X, split)
+    board, cv_scores, oof = steps.collate(results, split, notes=notes)
+    board, best = steps.select(board, cv)
+    if "pipeline" not in results[best].refit:  # the CV leader's refit failed: rare
+        again = runner.run(
+            {best: templates[best]}, X, kinds=("refit",), previous={best: results[best]},
+            permutation_repeats=0, progress=False,
+        )  # fmt: skip
+        results[best].refit["pipeline"] = again[best].refit["pipeline"]
+    leak_scores = None
+    if leakage != "keep":
+        sets = steps.feature_sets(list(prep.X.columns), flagged, prep.provenance)
+        leak_scores = steps.feature_set_scores(runner, templates[best], prep.X, sets, board, best)
+    return _Fitted(results, board, cv_scores, oof, best, leak_scores)
+
+
+def _assemble(target, prep, split, fitted: _Fitted, leak, arguments, started, extra, cv):
     tables = {
-        "leaderboard": board,
-        "cv_scores": cv_scores,
-        "oof": oof,
+        "leaderboard": fitted.board,
+        "cv_scores": fitted.cv_scores,
+        "oof": fitted.oof,
         "leakage": leak,
-        "leakage_scores": leak_scores,
+        "leakage_scores": fitted.leak_scores,
     }
-    best_model = BestModel(best, results[best].refit["pipeline"], "cv" if cv else "test")
+    best = fitted.best
+    best_model = BestModel(best, fitted.results[best].refit["pipeline"], "cv" if cv else "test")
     comparison = steps.assemble(
-        target,
-        prep,
-        split,
-        results,
-        tables=tables,
-        best=best_model,
-        arguments=arguments,
-        started=started,
-    )
+        target, prep, split, fitted.results, tables=tables, best=best_model,
+        arguments=arguments, started=started,
+    )  # fmt: skip
     comparison.extra = extra
     return comparison
 

@@ -476,6 +476,7 @@ def _fit_meta(mat: Matrix, des: Design, test: str, red, info, versions) -> dict[
     versions = {**versions, "DESeq2": str(info["deseq2"][0])}
     all_zero = info["all_zero"].astype(bool)
     return {
+        "method": f"DESeq2 {test}",
         "test": test,
         **design_meta(mat, des, versions),
         "n_genes_tested": int((~all_zero).sum()),

@@ -509,6 +509,7 @@ def _test_in_r(r, robj, genes: list[str], des: Design, spec: Contrasts, lfc: flo
 
 def _fit_meta(mat: Matrix, des: Design, opts: _Options, keep, info, versions) -> dict[str, Any]:
     meta: dict[str, Any] = {
+        "method": _METHOD_NAMES[opts.test],
         "test": opts.test,
         **design_meta(mat, des, versions),
         "options": {

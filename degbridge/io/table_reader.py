@@ -176,9 +176,11 @@ def _parsed_from_path(
 ) -> _Parsed:
     """Header, rows and row names of a table file: one pass over the decoded text.
 
-    Kept as one function (about 80 lines) because each step adjusts the line numbering the
-    next step's error messages report (group line, header, trailing delimiters). With
-    ``fast=True`` a well-formed body is parsed by pandas' C reader (:func:`_parsed_fast`),
+    The header is found here (the GEO2R group line skipped); the body goes to pandas' C reader
+    (:func:`_parsed_fast`) when ``fast=True``, else to the careful csv path
+    (:func:`_careful_records`, then :func:`_parsed_from_records`), which number the lines of
+    their error messages from ``head``. With ``fast=True`` a well-formed body is parsed by
+    pandas' C reader,
     which gives the same result; anything unusual goes through the careful csv path. An
     ASCII file with "\\n" line ends is neither decoded nor split whole unless the careful
     path needs it: its first lines are found in the bytes and pandas reads the rest as bytes.
@@ -218,9 +220,13 @@ def _parsed_from_path(
             return parsed
     if all_lines is None:
         all_lines = raw.decode("ascii").splitlines()
-    # The careful path: csv records over the text, not line by line (a quoted value may
-    # hold a newline), every field a string until the columns are converted.
-    body = all_lines[head:]
+    records, line_no = _careful_records(all_lines[head:], head, sep, label)
+    return _parsed_from_records(records, line_no, id_column, label, meta)
+
+
+def _careful_records(body: list[str], head: int, sep: str, label: str):
+    """The careful path: csv records over the text, not line by line (a quoted value may hold
+    a newline), every field a string; and the 1-based line where each record ends."""
     if sep == " ":
         body = [ln.rstrip() for ln in body]
     reader = (
@@ -238,6 +244,12 @@ def _parsed_from_path(
     except csv.Error as err:
         msg = f"{label}: cannot parse line {head + reader.line_num} ({err})"
         raise ValueError(msg) from None
+    return records, line_no
+
+
+def _parsed_from_records(records, line_no, id_column, label: str, meta: dict) -> _Parsed:
+    """Header, ID column and value columns of the careful path's records (R's row names
+    without a header, trailing delimiters, ragged lines and duplicate names handled)."""
     header = [h.strip() for h in records[0]]
     rows = records[1:]
     if not rows:
