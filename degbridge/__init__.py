@@ -1,17 +1,25 @@
-"""degbridge: R's limma from Python, and differential-expression tables as regression problems.
+"""degbridge: R's limma, edgeR and DESeq2 from Python, and DE tables as regression problems.
 
 Public API
 ----------
-read_table
-    Import a DE table (limma topTable, GEO2R export, any CSV/TSV with those columns).
-run_limma
-    Run R's limma (log-expression, voom, limma-trend) through rpy2 on a matrix or AnnData.
+read_table, read_matrix
+    Import a DE table (limma topTable, GEO2R export, any CSV/TSV with those columns) or a
+    genes × samples matrix.
+run_limma, run_edger, run_deseq2
+    Differential expression with R's limma (log-expression, voom, limma-trend), edgeR (QL,
+    LRT, exact, treat) or DESeq2 (Wald, LRT) through rpy2 on a matrix or AnnData; one table
+    (DETable) per contrast.
+fit_limma, fit_edger, fit_deseq2
+    Fit once, test any contrast later without refitting (LimmaFit, EdgerFit, DESeq2Fit:
+    ``test``, ``top_table``, ``to_r``); ``decide_tests``, ``gene_sets`` and the gene-set
+    tests on a limma fit; ``concordance`` of several methods' tables.
 compare
     Compare scikit-learn regressors that predict a DE column (logFC, B...) from per-gene
     features, with cross-validation, importances and a leakage audit.
 tl
-    scverse-style verbs on AnnData: ``tl.limma``, ``tl.compare`` (write ``adata.uns``),
-    ``get.limma_df``, ``get.compare_df`` (read it back), ``pp.pseudobulk``.
+    scverse-style verbs on AnnData: ``tl.de`` (= ``tl.limma``; limma, edgeR or DESeq2, per
+    cell type too), ``tl.compare`` (write ``adata.uns``), ``get.de_df``, ``get.compare_df``
+    (read it back), ``pp.pseudobulk``.
 pl
     Plotting functions (matplotlib, scanpy style): ``pl.volcano``, ``pl.ma``, ``pl.mds``,
     ``pl.voom_trend``, ``pl.pseudobulk_qc``, ``pl.leaderboard``... (the report draws with them).

@@ -253,7 +253,7 @@ def test_deseq2_fit_bad_input(dds, airway_third):
     with pytest.raises(ValueError, match="one contrast at a time"):
         dds.test(["dextreated", "celltypeN61311"])
     counts, samples = airway_third
-    with pytest.raises(ValueError, match="Wald test.*not 'LRT'"):
+    with pytest.raises(ValueError, match=r"Wald test.*not 'LRT'"):
         run_deseq2(
             counts.iloc[:300], samples=samples, design="~ celltype + dex", coef="dextreated",
             test="LRT", reduced="~ celltype", lfc_threshold=1.0,
