@@ -19,6 +19,7 @@ import pandas as pd
 
 __all__ = [
     "COUNT_KINDS",
+    "R_INTEGER_MAX",
     "NonCounts",
     "check_anndata",
     "check_counts",
@@ -33,6 +34,8 @@ __all__ = [
 
 #: how far from an integer a value may be and still count as one (float rounding)
 COUNT_TOLERANCE = 1e-8
+#: the largest R integer (32-bit): counts DESeq2 stores, nrot and seed of roast
+R_INTEGER_MAX = 2**31 - 1
 
 
 def is_anndata(obj: Any) -> bool:

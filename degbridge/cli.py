@@ -140,7 +140,12 @@ def _add_design_options(p: argparse.ArgumentParser) -> None:
         "--groups", metavar="COLUMN", help="sample-sheet column of groups: design ~ 0 + group"
     )
     c = p.add_mutually_exclusive_group(required=True)
-    c.add_argument("--coef", metavar="NAME", help="design coefficient to test, e.g. dextreated")
+    c.add_argument(
+        "--coef",
+        metavar="NAME",
+        help='design coefficient to test, e.g. dextreated, or a spline term, e.g. "ns(time, df = 2)" '
+        "(its columns together: the moderated F-test)",
+    )
     c.add_argument(
         "--contrast",
         metavar="EXPR",
@@ -263,7 +268,7 @@ def _read_samples(path: str | None) -> pd.DataFrame | None:
     return frame
 
 
-def _run_other_method(args, matrix, samples, contrast):
+def _run_other_method(args, matrix, samples, what):
     """``--method edger|deseq2``: the same inputs through run_edger / run_deseq2."""
     limma_only = {"--robust": args.robust, "--trend": args.trend, "--block": args.block,
                   "--weights": args.weights, "--confint": args.confint}  # fmt: skip
@@ -272,7 +277,7 @@ def _run_other_method(args, matrix, samples, contrast):
         given += [f for f, v in {"--lfc": args.lfc, "--no-filter": args.no_filter}.items() if v]
     if given:
         raise CLIError(f"{', '.join(given)} apply to limma, not to --method {args.method}")
-    kw = {"samples": samples, "design": args.design, "groups": args.groups, "contrast": contrast}
+    kw = {"samples": samples, "design": args.design, "groups": args.groups, **what}
     _say(args, f"running {args.method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
     if args.method == "edger":
         from .de.edger import run_edger
@@ -295,11 +300,13 @@ def _read_design_inputs(args):
     samples = _read_samples(args.samples)
     if args.groups is not None and samples is None:
         raise CLIError("--groups needs --samples (the sample sheet holding that column)")
-    contrast = args.coef if args.coef is not None else (
-        args.contrast[0] if len(args.contrast) == 1 else args.contrast
-    )  # fmt: skip
+    # coef= takes what contrasts cannot: 0-based positions and spline terms ("ns(time, df = 2)")
+    if args.coef is not None:
+        what = {"coef": args.coef}
+    else:
+        what = {"contrast": args.contrast[0] if len(args.contrast) == 1 else args.contrast}
     _start_r(args)
-    return matrix, samples, contrast
+    return matrix, samples, what
 
 
 def _start_r(args) -> None:
@@ -313,9 +320,9 @@ def _start_r(args) -> None:
 def _run_limma_from_args(args):
     from .de.limma import run_limma
 
-    matrix, samples, contrast = _read_design_inputs(args)
+    matrix, samples, what = _read_design_inputs(args)
     if args.method in OTHER_METHODS:
-        return _run_other_method(args, matrix, samples, contrast)
+        return _run_other_method(args, matrix, samples, what)
     # the one method rule (_params.resolve_method), said up front; run_limma applies the same
     # rule again and records the choice in the table's meta
     choice = resolve_method(matrix, args.method, log=False)
@@ -334,14 +341,14 @@ def _run_limma_from_args(args):
     test_options = {"robust": args.robust, "trend": args.trend, "lfc": args.lfc,
                     "confint": args.confint}  # fmt: skip
     if getattr(args, "decide", None) is None:
-        return run_limma(matrix, contrast=contrast, **fit_options, **test_options)
+        return run_limma(matrix, **what, **fit_options, **test_options)
     # --decide: fit once, test the contrasts and decide on the same fit
     from .de import decide_tests, fit_limma
 
     fit = fit_limma(matrix, **fit_options)
-    result = fit.test(contrast, **test_options)
+    result = fit.test(**what, **test_options)
     result.decide = decide_tests(
-        fit, contrast, method=args.decide, p_value=args.p_value,
+        fit, fit.contrasts(**what).names, method=args.decide, p_value=args.p_value,
         robust=args.robust, trend=args.trend,
     )  # fmt: skip
     return result
@@ -541,23 +548,23 @@ def cmd_concordance(args) -> int:
     if isinstance(args.contrast, list) and len(args.contrast) > 1:
         raise CLIError("concordance compares one contrast; give a single --coef or --contrast")
     check_results_dir(out, overwrite=args.force)  # fail before the R runs, not after
-    matrix, samples, contrast = _read_design_inputs(args)
-    design = {"samples": samples, "design": args.design, "groups": args.groups}
+    matrix, samples, what = _read_design_inputs(args)
+    design = {"samples": samples, "design": args.design, "groups": args.groups, **what}
     tables = {}
     for method in dict.fromkeys(methods):
         _say(args, f"running {method} on {matrix.shape[0]:,} genes × {matrix.shape[1]} samples")
         if method == "edger":
             from .de.edger import run_edger
 
-            tables[method] = run_edger(matrix, contrast=contrast, **design)
+            tables[method] = run_edger(matrix, **design)
         elif method == "deseq2":
             from .de.deseq2 import run_deseq2
 
-            tables[method] = run_deseq2(matrix, contrast=contrast, **design)
+            tables[method] = run_deseq2(matrix, **design)
         else:
             from .de.limma import run_limma
 
-            tables[method] = run_limma(matrix, contrast=contrast, method=method, **design)
+            tables[method] = run_limma(matrix, method=method, **design)
     conc = concordance(tables, fdr=args.fdr, n_top=args.top)
     files = contrast_file_names(list(tables), ftest=False)
     with results_dir(out, overwrite=args.force) as tmp:

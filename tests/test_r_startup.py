@@ -86,3 +86,27 @@ print("usable", sorted(s.versions) == ["R", "edgeR", "limma"], r.to_numpy(s.ri.b
     lines = out.stdout.strip().splitlines()
     assert lines == ["interrupted", "usable True 3"], (out.stdout, out.stderr)
     assert "initialized outside of rpy2" not in out.stderr
+
+
+@pytest.mark.r
+def test_ctrl_c_while_r_ends_at_exit_is_quiet():
+    """A Ctrl-C while rpy2 ends R at interpreter exit (R's .Last, finalisers, temporary folder)
+    has nothing left to stop: it is ignored, instead of an rpy2 traceback ("Exception ignored
+    from cffi callback ... KeyboardInterrupt") and an interrupted clean-up. Here R's .Last
+    computes for a while and the Ctrl-C arrives meanwhile."""
+    code = """
+import atexit, os, signal, threading
+import degbridge.r as r
+s = r.session()
+s.ri.baseenv["eval"](s.ri.parse(".Last <- function() {x <- 0; for (i in 1:60000000) x <- x + i; cat('last end\\\\n')}"), s.ri.globalenv)
+def interrupt_soon():  # registered last, so it runs first at exit, before R ends
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+atexit.register(interrupt_soon)
+print("done")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["done", "last", "end"], (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr and "KeyboardInterrupt" not in out.stderr, out.stderr

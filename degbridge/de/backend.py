@@ -51,6 +51,7 @@ __all__ = [
     "canonical_table",
     "check_contrast_or_coef",
     "check_count_values",
+    "check_library_sizes",
     "check_values",
     "densify",
     "design_meta",
@@ -157,6 +158,11 @@ def _from_frame(expr: pd.DataFrame, gene_ids, sample_ids, source: str) -> Matrix
     if gene_ids is not None or sample_ids is not None:
         msg = "gene_ids=/sample_ids= are for numpy input; a DataFrame carries its own names"
         raise ValueError(msg)
+    for what, ids in (("sample", expr.columns), ("gene", expr.index)):
+        if ids.has_duplicates:  # before the column checks: expr[name] is then a frame
+            dup = [str(d) for d in pd.unique(ids[ids.duplicated()])]
+            msg = f"{len(dup)} {what} IDs occur more than once: {dup[:5]}"
+            raise ValueError(msg)
     non_numeric = [c for c in expr.columns if not pd.api.types.is_numeric_dtype(expr[c])]
     if non_numeric:
         hint = ""
@@ -215,9 +221,10 @@ def densify(mat: Matrix, *, drop_zero: bool) -> None:
 
 def check_values(mat: Matrix, *, counts: bool) -> None:
     """The matrix every method can fit: not empty, two genes or more, unique IDs, no
-    infinite value. For log-expression (``counts=False``) missing values are counted
-    (``mat.n_missing``; limma fits each gene on its observed values) and genes with none
-    refused; counts are checked by :func:`check_count_values` (call it first)."""
+    infinite value, not one value everywhere. For log-expression (``counts=False``) missing
+    values are counted (``mat.n_missing``; limma fits each gene on its observed values) and
+    genes with none refused; counts are checked by :func:`check_count_values` and
+    :func:`check_library_sizes`."""
     v = mat.values
     n_genes, n_samples = v.shape
     if n_genes == 0 or n_samples == 0:
@@ -240,6 +247,7 @@ def check_values(mat: Matrix, *, counts: bool) -> None:
     # a finite sum means no NaN and no infinity (the common case, without a matrix-sized
     # temporary); an overflowing sum takes the long path
     if np.isfinite(total):
+        _check_not_constant(mat)
         return
     inf = np.isinf(v)
     if inf.any():
@@ -252,6 +260,32 @@ def check_values(mat: Matrix, *, counts: bool) -> None:
     if nan.all(axis=1).any():
         bad = [mat.genes[i] for i in np.flatnonzero(nan.all(axis=1))[:5]]
         msg = f"{int(nan.all(axis=1).sum())} gene(s) have no values at all (all NA), e.g. {bad}"
+        raise ValueError(msg)
+    _check_not_constant(mat)
+
+
+def _check_not_constant(mat: Matrix) -> None:
+    """A matrix holding one value everywhere has nothing to test (limma's voom fails on it
+    with "Need at least two genes", lmFit gives no variance at all)."""
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanmin(mat.values), np.nanmax(mat.values)
+    if low == high:
+        msg = (
+            f"every value of the matrix is {low:g} ({len(mat.genes)} genes × "
+            f"{len(mat.samples)} samples): nothing varies between genes or samples"
+        )
+        raise ValueError(msg)
+
+
+def check_library_sizes(mat: Matrix, who: str) -> None:
+    """Counts: every sample has some (a library size of 0 breaks every normalisation)."""
+    empty = ~mat.values.any(axis=0)
+    if empty.any():
+        names = [mat.samples[j] for j in np.flatnonzero(empty)]
+        msg = (
+            f"{who}: {len(names)} sample(s) have no counts at all (library size 0): "
+            f"{names[:5]}; remove them (every normalisation divides by a sample's library size)"
+        )
         raise ValueError(msg)
 
 

@@ -8,12 +8,14 @@ tested on the fit) or tables already tested (``DEResults`` or one DETable: ``"se
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .._params import ADJUST_METHODS, DECIDE_METHODS, check_choice, check_number
+from .._exceptions import DataWarning
+from .._params import ADJUST_METHODS, DECIDE_METHODS, caller_stacklevel, check_choice, check_number
 from ..io.table import DETable
 from .backend import DEFit, DEResults, in_r, named_matrix, r_array, r_strings
 
@@ -178,4 +180,22 @@ def _tested(tested, method: str, contrast):
             raise ValueError(msg)
     pmat = np.column_stack([t["P.Value"].reindex(genes).to_numpy(float) for t in tables.values()])
     coefs = np.column_stack([t["logFC"].reindex(genes).to_numpy(float) for t in tables.values()])
+    untested = np.isnan(pmat).any(axis=1) | np.isnan(coefs).any(axis=1)
+    if untested.all():
+        msg = "no gene has a P-value and a logFC in every table: nothing to decide"
+        raise ValueError(msg)
+    if untested.any():
+        # DESeq2 leaves all-zero genes and Cook's-distance outliers without a P-value;
+        # decideTests needs one for every gene, so those genes are not called either way
+        reasons = first.meta.get("na_reasons")
+        why = f" (DESeq2's reasons: {reasons})" if reasons else ""
+        warnings.warn(
+            f"decide_tests: {int(untested.sum())} gene(s) without a P-value or logFC (e.g. "
+            f"{str(genes[int(np.flatnonzero(untested)[0])])!r}) are left out{why}",
+            DataWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        keep = ~untested
+        genes = [g for g, k in zip(genes, keep) if k]
+        pmat, coefs = pmat[keep], coefs[keep]
     return genes, list(tables), pmat, coefs

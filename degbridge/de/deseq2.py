@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import NonCounts
+from .._checks import R_INTEGER_MAX, NonCounts
 from .._exceptions import RNotAvailableError
 from .._params import DESEQ2_CONSTRAINTS, AltHypothesis, DESeq2Test, check_param, fill_docs
 from ..io.table import DETable
@@ -41,6 +41,7 @@ from .backend import (
     canonical_table,
     check_contrast_or_coef,
     check_count_values,
+    check_library_sizes,
     check_values,
     densify,
     design_meta,
@@ -389,10 +390,24 @@ def _prepare(counts, groups, samples, design, reduced, test, gene_ids, sample_id
     densify(mat, drop_zero=False)
     check_count_values(mat, _counts_message)
     check_values(mat, counts=True)
+    check_library_sizes(mat, "run_deseq2")
+    _check_integer_range(mat)
     des = resolve_design(mat, groups, samples, design)
     check_design(des)
     red = _reduced_matrix(reduced, mat, samples, des) if test == "LRT" else None
     return mat, des, red
+
+
+def _check_integer_range(mat: Matrix) -> None:
+    if mat.values.size and mat.values.max() > R_INTEGER_MAX:
+        gi, si = np.unravel_index(np.argmax(mat.values), mat.values.shape)
+        n = int((mat.values > R_INTEGER_MAX).sum())
+        msg = (
+            f"run_deseq2: {n} count(s) exceed R's integer range ({R_INTEGER_MAX:,}), in which "
+            f"DESeq2 stores counts; the largest is {mat.values[gi, si]:.0f} at gene "
+            f"{mat.genes[gi]!r}, sample {mat.samples[si]!r} (edgeR and limma-voom take them)"
+        )
+        raise ValueError(msg)
 
 
 def _counts_message(bad: NonCounts, at: str) -> str:

@@ -50,6 +50,7 @@ from .backend import (
     canonical_table,
     check_contrast_or_coef,
     check_count_values,
+    check_library_sizes,
     check_values,
     densify,
     design_meta,
@@ -403,6 +404,7 @@ def _prepare(counts, groups, samples, design, gene_ids, sample_ids, layer, opts:
     densify(mat, drop_zero=opts.filter)
     check_count_values(mat, _counts_message("run_edger"))
     check_values(mat, counts=True)
+    check_library_sizes(mat, "run_edger")
     des = resolve_design(mat, groups, samples, design)
     check_design(des)
     return mat, des

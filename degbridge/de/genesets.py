@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import R_INTEGER_MAX, check_label
 from .._exceptions import DataWarning
+from .._params import ADJUST_METHODS, check_choice
 
 __all__ = [
     "GO_ONTOLOGIES",
@@ -48,7 +50,6 @@ logger = logging.getLogger("degbridge")
 STANDARDIZE = ("none", "residual.sd", "posterior.sd", "p2")
 FRY_SORT = ("directional", "mixed", "none")
 SET_STATISTICS = ("mean", "floormean", "mean50", "msq")
-ADJUST_METHODS = ("BH", "BY", "fdr", "holm", "hochberg", "hommel", "bonferroni", "none")
 
 
 #: GO ontologies :func:`gene_sets` builds: biological process, molecular function, component.
@@ -219,6 +220,7 @@ def gene_sets(
         if not isinstance(name, str) or not name:
             msg = f"gene set names must be non-empty strings, not {name!r}"
             raise TypeError(msg)
+        check_label(name, "gene set name")  # R strings stop at NUL: camera would rename it
         if isinstance(members, str) or not isinstance(members, Iterable):
             msg = f"gene set {name!r} must be a list of gene IDs, not {type(members).__name__}"
             raise TypeError(msg)
@@ -401,27 +403,41 @@ def _entrez_of(genes: list[str], species: str) -> tuple[str, np.ndarray]:
 
 
 def _read_gmt(path: Path) -> dict[str, list[str]]:
+    """A GMT file (gzip too; UTF-8, or Latin-1 as spreadsheets write it): ``{name: genes}``.
+    Binary files, empty ones and malformed lines are refused naming the file (and line)."""
+    from ..io._text import decode, read_bytes
+
+    label = f"GMT file {str(path)!r}"
     if not path.is_file():
-        msg = f"GMT file {str(path)!r} does not exist"
+        msg = f"{label} does not exist"
         raise FileNotFoundError(msg)
+    try:
+        raw, _ = read_bytes(path)
+    except ValueError as err:  # binary, empty, too large, a broken gzip stream
+        msg = str(err).replace(f"file {str(path)!r}", label).replace("text table", "GMT text file")
+        raise ValueError(msg) from None
+    text, _ = decode(raw, label)
     sets: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) < 3:
-                msg = (
-                    f"GMT file {str(path)!r}, line {number}: expected name, description and "
-                    f"genes separated by tabs, found {len(fields)} field(s)"
-                )
-                raise ValueError(msg)
-            name = fields[0].strip()
-            if name in sets:
-                msg = f"GMT file {str(path)!r}, line {number}: set {name!r} occurs twice"
-                raise ValueError(msg)
-            sets[name] = [f.strip() for f in fields[2:] if f.strip()]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 3:
+            msg = (
+                f"{label}, line {number}: expected name, description and genes separated by "
+                f"tabs, found {len(fields)} field(s)"
+            )
+            raise ValueError(msg)
+        name = fields[0].strip()
+        if name in sets:
+            msg = f"{label}, line {number}: set {name!r} occurs twice"
+            raise ValueError(msg)
+        try:
+            check_label(name, "gene set name")
+        except ValueError as err:
+            msg = f"{label}, line {number}: {err}"
+            raise ValueError(msg) from None
+        sets[name] = [f.strip() for f in fields[2:] if f.strip()]
     return sets
 
 
@@ -789,8 +805,8 @@ def fry(
     pandas.DataFrame
         ``NGenes``, ``Direction``, ``PValue``, ``FDR``, ``PValue.Mixed``, ``FDR.Mixed``.
     """
-    _choice("standardize", standardize, STANDARDIZE)
-    _choice("sort", sort, FRY_SORT)
+    check_choice("standardize", standardize, STANDARDIZE)
+    check_choice("sort", sort, FRY_SORT)
     options = {
         "standardize": standardize,
         "sort": sort,
@@ -870,8 +886,8 @@ def mroast(
         ``NGenes``, ``PropDown``, ``PropUp``, ``Direction``, ``PValue``, ``FDR``,
         ``PValue.Mixed``, ``FDR.Mixed``.
     """
-    _choice("adjust_method", adjust_method, ADJUST_METHODS)
-    _choice("sort", sort, FRY_SORT)
+    check_choice("adjust_method", adjust_method, ADJUST_METHODS)
+    check_choice("sort", sort, FRY_SORT)
     options = _rotation_options(nrot, seed, set_statistic, trend_var)
     options.update(
         {"multi": True, "adjust.method": adjust_method, "midp": bool(midp), "sort": sort}
@@ -880,8 +896,12 @@ def mroast(
 
 
 def _rotation_options(nrot, seed, set_statistic, trend_var) -> dict[str, Any]:
-    if isinstance(nrot, bool) or not isinstance(nrot, int | np.integer) or nrot < 1:
-        msg = f"nrot must be a positive integer, not {nrot!r}"
+    if (
+        isinstance(nrot, bool)
+        or not isinstance(nrot, int | np.integer)
+        or not 1 <= nrot <= R_INTEGER_MAX
+    ):
+        msg = f"nrot must be a positive integer up to {R_INTEGER_MAX:,} (R's integer range), not {nrot!r}"
         raise ValueError(msg)
     if seed is None:
         warnings.warn(
@@ -893,19 +913,16 @@ def _rotation_options(nrot, seed, set_statistic, trend_var) -> dict[str, Any]:
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         msg = f"seed must be an integer, not {seed!r}"
         raise TypeError(msg)
-    _choice("set_statistic", set_statistic, SET_STATISTICS)
+    elif not -R_INTEGER_MAX <= seed <= R_INTEGER_MAX:
+        msg = f"seed must be within R's integer range (±{R_INTEGER_MAX:,}), not {seed!r}"
+        raise ValueError(msg)
+    check_choice("set_statistic", set_statistic, SET_STATISTICS)
     return {
         "seed": None if seed is None else int(seed),
         "nrot": int(nrot),
         "set.statistic": set_statistic,
         "trend.var": bool(trend_var),
     }
-
-
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        msg = f"{name}={value!r} is not one of {list(allowed)}"
-        raise ValueError(msg)
 
 
 def _r_index(r, index: dict[str, np.ndarray]):

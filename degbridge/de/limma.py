@@ -58,6 +58,7 @@ from .backend import (
     Matrix,
     check_contrast_or_coef,
     check_count_values,
+    check_library_sizes,
     check_values,
     densify,
     in_r,
@@ -260,6 +261,7 @@ def _prepare(
     check_values(mat, counts=opts.counts)
     if opts.counts:
         _check_counts(mat, opts)
+        check_library_sizes(mat, f"method={opts.method!r}")
     des = resolve_design(mat, groups, samples, design)
     check_design(des)
     return mat, des, opts, choice

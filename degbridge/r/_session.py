@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.resources
 import logging
@@ -233,6 +234,8 @@ def session() -> _Session:
                 os.environ.setdefault(R_VSIZE_VARIABLE, R_VSIZE_DEFAULT)
                 try:
                     _session = _Session()
+                    # registered after rpy2's own exit handler (endr), so it runs before it
+                    atexit.register(_ignore_interrupts_at_exit)
                 except Exception as err:
                     if interrupted:  # R stopped because of the Ctrl-C: not a lasting failure
                         raise KeyboardInterrupt from None
@@ -240,6 +243,16 @@ def session() -> _Session:
                         _session_error = err
                     raise
     return _session
+
+
+def _ignore_interrupts_at_exit() -> None:
+    """At interpreter exit, before rpy2 ends R (``endr``: R's ``.Last``, finalisers, temporary
+    folder, garbage collection): a Ctrl-C then has nothing left to stop, and raised inside
+    ``endr`` it printed an rpy2 traceback and could leave R's temporary folder behind."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
