@@ -278,7 +278,7 @@
       });
       Array.prototype.forEach.call(headRow.children, function (h) { h.removeAttribute("aria-sort"); });
       th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
-      filter(false);
+      filter(true);
     }
     function matches(i, q) {
       for (var k = 0; k < textKeys.length; k++) {
