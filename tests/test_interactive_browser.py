@@ -172,7 +172,7 @@ def ma_page(tmp_path_factory):
     table, expr, groups = _hostile_inputs()
     fig = pl.interactive_ma(table, expr, groups=groups, title=HOSTILE[0])
     path = fig.write(tmp_path_factory.mktemp("ma") / "ma.html")
-    return path, fig, table, expr, groups
+    return path, table, expr, groups
 
 
 def _plot_point_offset(driver, plot: int, gene_index: int) -> tuple[int, int]:
@@ -194,7 +194,7 @@ def test_ma_page_loads_draws_and_injects_nothing(driver, ma_page):
     from PIL import Image
     from selenium.webdriver.common.by import By
 
-    path, fig, table, _, _ = ma_page
+    path, table, _, _ = ma_page
     _open(driver, path)
     assert _problems(driver) == []
     w = _state(driver)
@@ -227,7 +227,7 @@ def test_search_selects_the_gene_and_its_point(driver, ma_page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    path, fig, table, expr, groups = ma_page
+    path, table, expr, groups = ma_page
     _open(driver, path)
     box = driver.find_element(By.CSS_SELECTOR, "input.dbw-search")
     gene = table.index[123]  # "ENSG00000000123": matches one gene only
@@ -283,14 +283,16 @@ def test_clicks_on_rows_points_and_controls(driver, ma_page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    path, fig, table, expr, groups = ma_page
+    path, table, expr, _ = ma_page
     _open(driver, path)
     rows = driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr")
     rows[3].click()  # the fourth most significant gene: index 3 of the table
     _wait(driver, lambda: _state(driver, key="selected") == [table.index[3]])
-    assert driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr.sel.cur")[0].get_attribute(
-        "textContent"
-    ).startswith(table.index[3])
+    assert (
+        driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr.sel.cur")[0]
+        .get_attribute("textContent")
+        .startswith(table.index[3])
+    )
     # A real mouse click on a WebGL point selects its gene (index 0: isolated, top right).
     plot = driver.find_elements(By.CLASS_NAME, "dbw-plot")[0]
     dx, dy = _plot_point_offset(driver, 0, 0)
@@ -304,10 +306,12 @@ def test_clicks_on_rows_points_and_controls(driver, ma_page):
     Select(driver.find_element(By.CSS_SELECTOR, "select.dbw-group")).select_by_index(1)
     _wait(
         driver,
-        lambda: driver.execute_script(
-            "return document.querySelector('.dbw-expr').layout.xaxis.ticktext"
-        )
-        == ["b1", "b2", "b3"],
+        lambda: (
+            driver.execute_script(
+                "return document.querySelector('.dbw-expr').layout.xaxis.ticktext"
+            )
+            == ["b1", "b2", "b3"]
+        ),
     )
     # Save as CSV: the selected genes with their numbers and expression, text kept verbatim.
     driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr")[1].click()  # hostile gene 1

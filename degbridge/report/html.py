@@ -463,15 +463,15 @@ def write_report(
 
     from .._version import __version__
 
+    if expression is not None and table is None:
+        msg = "expression= is shown with a DE table: pass table= too"
+        raise ValueError(msg)
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
     if table is None and not comps and decide is None and concordance is None:
         msg = (
             "a report needs a DE table (table=), decide_tests (decide=), a concordance "
             "(concordance=) or a comparison (comparison=)"
         )
-        raise ValueError(msg)
-    if expression is not None and table is None:
-        msg = "expression= is shown with a DE table: pass table= too"
         raise ValueError(msg)
     with matplotlib.rc_context({"text.usetex": False}), without_pyplot():
         de = (

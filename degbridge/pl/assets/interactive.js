@@ -1,7 +1,7 @@
 /* degbridge's interactive figures (degbridge.pl.interactive_*, and the HTML report).
  *
- * Every <div class="dbw"> holds its figure's data as JSON in a <script type="application/json">
- * child, read with JSON.parse(textContent). Data reach the DOM through textContent only and
+ * Every div.dbw holds its figure's data as JSON in a script element (type application/json,
+ * never run), read with JSON.parse(textContent). Data reach the DOM through textContent only and
  * Plotly (which reads a subset of HTML in its labels) escaped by esc(): no innerHTML, no eval,
  * no network.
  *
