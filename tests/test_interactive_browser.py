@@ -419,3 +419,30 @@ def test_report_with_every_figure(driver, tmp_path):
     _assert_nothing_injected(driver, n_scripts=5)
     assert driver.title == HOSTILE[1]
     assert _problems(driver) == []
+
+
+def test_notebook_output_works_in_its_sandboxed_frame(driver, ma_page, tmp_path):
+    """What Jupyter shows (``_repr_html_``): the same page in a sandboxed iframe (srcdoc)."""
+    from selenium.webdriver.common.by import By
+
+    _, table, expr, groups = ma_page
+    fig = pl.interactive_ma(table, expr, groups=groups)
+    outer = tmp_path / "notebook.html"
+    outer.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>cell output:</p>'
+        f"{fig._repr_html_()}</body></html>",
+        encoding="utf-8",
+    )
+    driver.get_log("browser")
+    driver.get(outer.resolve().as_uri())
+    driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+    try:
+        _wait(driver, lambda: driver.execute_script("return !!(window.degbridge && window.degbridge.ready)"), 120)  # fmt: skip
+        assert driver.execute_script("return window.degbridge.errors") == []
+        assert _state(driver, key="traceType") == "scattergl"
+        driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr")[2].click()
+        _wait(driver, lambda: _state(driver, key="selected") == [table.index[2]])
+        _assert_nothing_injected(driver, n_scripts=3)
+    finally:
+        driver.switch_to.default_content()
+    assert _problems(driver) == []

@@ -611,7 +611,15 @@ def comparison_widget(res, table: pd.DataFrame | None = None, title: str | None 
                 "xlabel": f"observed {target}",
                 "ylabel": f"predicted {target}",
                 "diagonal": True,
-            }
+            },
+            {
+                "title": "Residuals",
+                "x": "predicted",
+                "y": "residual",
+                "xlabel": f"predicted {target}",
+                "ylabel": "residual (observed - predicted)",
+                "hline": 0,
+            },
         ],
         "expression": None,
         "note": (

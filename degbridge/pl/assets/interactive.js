@@ -11,9 +11,9 @@
  *             selected gene's expression per sample by group;
  *   "mds":    limma's MDS of the samples, any two dimensions, coloured by a sample column.
  *
- * State, for tests and the curious: window.degbridge = {ready, errors, widgets: [{kind,
+ * State, for tests and the curious: window.degbridge = {ready, readyMs, errors, widgets: [{kind,
  * selected (gene IDs in the order chosen), current, query, matches, shown, page, traceType,
- * dims, colour, ready, csv()}]}.
+ * updates, updateMs, dims, colour, ready, csv()}]}.
  */
 (function () {
   "use strict";
@@ -88,7 +88,8 @@
       title: { text: title, font: { size: 14 }, x: 0.02, xanchor: "left" },
       xaxis: { title: { text: xlabel }, zeroline: false, automargin: true },
       yaxis: { title: { text: ylabel }, zeroline: false, automargin: true },
-      margin: { l: 55, r: 12, t: 44, b: 40 },
+      margin: { l: 55, r: 34, t: 40, b: 40 },
+      modebar: { orientation: "v", bgcolor: "rgba(255,255,255,0.8)" },
       hovermode: "closest",
       showlegend: true,
       legend: { orientation: "h", x: 0, y: -0.2, font: { size: 11 } },
@@ -106,7 +107,7 @@
   function linked(root, spec) {
     var n = spec.ids.length, V = spec.values, ids = spec.ids, labels = spec.labels;
     var st = { kind: "linked", title: spec.title, selected: [], current: null, query: "",
-               matches: n, shown: 0, page: 0, ready: false,
+               matches: n, shown: 0, page: 0, ready: false, updates: 0, updateMs: null,
                traceType: WEBGL ? "scattergl" : "scatter" };
     var chosen = [], chosenSet = new Set(), cur = null;
 
@@ -116,7 +117,7 @@
     var bar = el("div", "dbw-bar");
     var search = el("input", "dbw-search");
     search.type = "search";
-    search.placeholder = "search gene ID or symbol; Enter selects";
+    search.placeholder = "search ID or symbol (Enter selects)";
     search.setAttribute("aria-label", "search genes");
     var count = el("span", "dbw-count");
     var clear = button("Clear selection", "dbw-clear");
@@ -343,6 +344,7 @@
         : "Selected (" + chosen.length + "): " + (chosen.length > 12 ? "\u2026, " : "") + shown.join(", ");
     }
     function update() {
+      var t0 = performance.now();
       describeSelection();
       var work = plots.map(function (P) {
         var idx = chosen.filter(function (i) { return drawable(P, i); });
@@ -354,7 +356,10 @@
       });
       work.push(drawExpression());
       renderTable();
-      return Promise.all(work);
+      return Promise.all(work).then(function () {
+        st.updateMs = performance.now() - t0;  // selection drawn everywhere (benchmarks)
+        st.updates += 1;
+      });
     }
     function toggle(i) {
       if (chosenSet.has(i)) {
@@ -493,7 +498,6 @@
       var lay = layout(plain(spec.plot_title || "MDS", 80),
         "Leading logFC dim " + dx + " (" + fmtPct(spec.var_explained[dx - 1]) + ")",
         "Leading logFC dim " + dy + " (" + fmtPct(spec.var_explained[dy - 1]) + ")");
-      lay.legend = { font: { size: 11 } };
       return Plotly.react(main, traces, lay, CONFIG);
     }
     var lay2 = layout("Variance explained", "dimension", "proportion");
@@ -531,5 +535,8 @@
       fail(root, err);
     }
   });
-  Promise.all(pending).then(function () { api.ready = true; });
+  Promise.all(pending).then(function () {
+    api.readyMs = performance.now();  // since navigation started (benchmarks)
+    api.ready = true;
+  });
 })();
