@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import degbridge
 from degbridge import pl
 from degbridge.pl import _web
 from degbridge.pl.interactive import (
@@ -220,6 +221,41 @@ def test_expression_of_a_fit_is_its_E():
     data = expression_data(["g2", "g0", "x"], FakeFit(), None)
     assert data["values"] == [[8.0, 9.0, 10.0, 11.0], [0.0, 1.0, 2.0, 3.0], None]
     assert data["label"] == "log2-CPM (voom's E)"
+
+
+def test_large_expression_warns(monkeypatch):
+    from degbridge import DegbridgeWarning
+    from degbridge.pl import interactive
+
+    table = _table(n=40)
+    expr = pd.DataFrame(np.ones((40, 5)), index=table.index)
+    monkeypatch.setattr(interactive, "LARGE_EXPRESSION", 199)
+    with pytest.warns(DegbridgeWarning, match="200 expression values") as caught:
+        pl.interactive_ma(table, expr)
+    assert caught[0].filename == __file__  # points at the caller
+    monkeypatch.setattr(interactive, "LARGE_EXPRESSION", 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pl.interactive_ma(table, expr)
+
+
+@pytest.mark.r
+def test_airway_voom_expression_in_the_page(airway):
+    """The demo's data: voom's E of the fit the table came from, per gene and sample."""
+    counts, samples = airway
+    fit = degbridge.fit_limma(counts, samples=samples, design="~ celltype + dex", method="voom")
+    table = fit.test(coef="dextreated")
+    spec = pl.interactive_ma(table, fit, groups=samples[["dex", "celltype"]]).widgets[0]
+    E = fit.expression()
+    k = spec["ids"].index("ENSG00000120129")  # DUSP1
+    assert spec["expression"]["values"][k] == rounded(E.loc["ENSG00000120129"], 4)
+    assert spec["expression"]["samples"] == list(samples.index) == list(E.columns)
+    assert spec["expression"]["label"] == "log2-CPM (voom's E)"
+    assert spec["expression"]["n_missing"] == 0 and len(spec["ids"]) == len(E) == 15912
+    assert [g["name"] for g in spec["expression"]["groups"]] == ["dex", "celltype"]
+    assert spec["expression"]["groups"][0]["values"] == list(samples["dex"])
+    codes = np.array(spec["category"]["codes"])
+    assert ((codes == 1).sum(), (codes == 2).sum()) == (1861, 1518)  # decideTests' Up, Down
 
 
 def test_log_cpm_closed_form():

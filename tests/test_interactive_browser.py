@@ -128,9 +128,13 @@ def _assert_nothing_injected(driver, n_scripts: int) -> None:
     )
     assert driver.find_elements(By.TAG_NAME, "iframe") == []
     assert len(driver.find_elements(By.TAG_NAME, "script")) == n_scripts
+    # No event handler, no link (Plotly turns <a href> in its labels into SVG links), no
+    # script URL; Plotly keeps the escaped label in data-unformatted, which is text.
     assert driver.execute_script(
         """return [...document.querySelectorAll('*')].filter(e =>
-             [...e.attributes].some(a => a.name.startsWith('on') || /javascript:/i.test(a.value))
+             [...e.attributes].some(a => a.name.startsWith('on') ||
+               (!a.name.startsWith('data-') && /javascript:/i.test(a.value)))
+             || e.tagName.toLowerCase() === 'a'
              || (e.tagName === 'B' && e.textContent === 'bold')).length"""
     ) == 0  # fmt: skip
     # Self-contained: the page fetched nothing (and its policy would have refused).
@@ -281,6 +285,7 @@ def test_search_selects_the_gene_and_its_point(driver, ma_page):
 def test_clicks_on_rows_points_and_controls(driver, ma_page):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
     path, table, expr, _ = ma_page
@@ -325,6 +330,9 @@ def test_clicks_on_rows_points_and_controls(driver, ma_page):
     driver.find_element(By.CSS_SELECTOR, "button.dbw-save").click()  # downloads; no error
     driver.find_element(By.CSS_SELECTOR, "button.dbw-clear").click()
     _wait(driver, lambda: _state(driver, key="selected") == [])
+    # The keyboard: a row has focus, Enter selects its gene.
+    driver.find_elements(By.CSS_SELECTOR, ".dbw-table tbody tr")[4].send_keys(Keys.ENTER)
+    _wait(driver, lambda: _state(driver, key="selected") == [table.index[4]])
     # Paging and sorting.
     driver.find_element(By.CSS_SELECTOR, "button.dbw-next").click()
     assert _state(driver, key="page") == 1

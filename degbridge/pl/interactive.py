@@ -51,6 +51,8 @@ TABLE_DIGITS = 6
 EXPRESSION_DIGITS = 4
 #: Prior count of the log2-CPM computed from counts (edgeR's ``cpm(dge, log=TRUE)`` default).
 PRIOR_COUNT = 2.0
+#: Expression values (genes × samples) beyond which the page warns of its size.
+LARGE_EXPRESSION = 5_000_000
 #: Height in a notebook of each kind of figure (pixels).
 _HEIGHT = {"linked": 1080, "mds": 520}
 
@@ -365,6 +367,18 @@ def expression_data(ids: list[str], expression, groups, *, counts=None, layer=No
     matrix lacks), the sample names, their groupings and what the values are."""
     values, genes, samples, obs, label = _expression(expression, counts, layer)
     row = pd.Index(genes).get_indexer(pd.Index(ids))
+    n_values = int((row >= 0).sum()) * len(samples)
+    if n_values > LARGE_EXPRESSION:
+        import warnings
+
+        from .._exceptions import DegbridgeWarning
+        from .._params import caller_stacklevel
+
+        msg = (
+            f"the page will carry {n_values:,} expression values (about "
+            f"{n_values * 7 / 1e6:.0f} MB): pass the expression of fewer samples or genes"
+        )
+        warnings.warn(msg, DegbridgeWarning, stacklevel=caller_stacklevel())
     if (row < 0).all():
         msg = (
             f"expression= holds none of the table's genes (table: {ids[:3]}..., expression: "

@@ -318,7 +318,13 @@
           }
           tr.appendChild(td);
         });
+        tr.tabIndex = 0;  // rows are reachable with Tab; Enter or Space selects
         tr.addEventListener("click", function () { toggle(i); });
+        tr.addEventListener("keydown", function (ev) {
+          if (ev.key !== "Enter" && ev.key !== " ") return;
+          ev.preventDefault();
+          toggle(i);
+        });
         frag.appendChild(tr);
       });
       tbody.replaceChildren(frag);
