@@ -3,6 +3,8 @@
 #               (make demo DEMO_ARGS=--quick: five fast models instead of 13)
 #   make test   install what is missing (plus test-only R packages), then run the test suite
 #   make bench  the benchmarks in benchmarks/ (installs their baselines: lazypredict, scanpy)
+#   make browser  the interactive report in Debian's headless chromium (installs chromium and
+#               chromium-driver; selenium comes with the dev extra); fails if they are missing
 # R comes from Debian (CRAN/Bioconductor are not needed); Python packages go to ./.venv.
 
 PYTHON ?= python3
@@ -23,7 +25,7 @@ R_TEST := r-bioc-all r-cran-reticulate r-bioc-hsmmsinglecell r-bioc-deseq2 $(R_A
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup setup-test r-core r-annot r-test python lint bench clean
+.PHONY: demo test setup setup-test r-core r-annot r-test python lint bench browser chromium clean
 
 demo: setup
 	$(VENV)/bin/degbridge demo -o $(DEMO_OUT) $(DEMO_ARGS)
@@ -83,6 +85,18 @@ lint: python
 bench: setup
 	$(PY) -m pip install -q -e '.[r,dev,bench]'
 	$(PY) benchmarks/run_all.py
+
+# chromium and chromium-driver come from the same Debian source package: versions always match
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "chromium and chromedriver: present"; \
+	else \
+	  echo "Installing chromium and chromium-driver from Debian..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+
+browser: setup-test chromium
+	DEGBRIDGE_REQUIRE_BROWSER=1 $(PY) -m pytest tests/test_interactive_browser.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache $(DEMO_OUT)

@@ -670,7 +670,7 @@ def _demo_annotation(args, table) -> dict:
 
 def cmd_demo(args) -> int:
     from .comparison import compare
-    from .de.limma import run_limma
+    from .de.limma import fit_limma, run_limma
     from .features.expression import expression_features
     from .io.files import check_results_dir, results_dir
     from .report.html import write_report
@@ -686,9 +686,9 @@ def cmd_demo(args) -> int:
         )
         counts, samples = airway()
         _say(args, 'limma-voom with TMM, design "~ celltype + dex", testing dextreated')
-        table = run_limma(
-            counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
-        )
+        fit = fit_limma(counts, samples=samples, design="~ celltype + dex", method="voom")
+        table = fit.test(coef="dextreated")
+        shown = {"expression": fit, "groups": samples[["dex", "celltype"]]}  # voom's E
         feats = expression_features(counts.loc[table.index], groups=samples["dex"])
         extra = {"expr": feats, **_demo_annotation(args, table)}
         title = "degbridge demo: airway, dexamethasone vs control"
@@ -701,6 +701,7 @@ def cmd_demo(args) -> int:
         )
         expr, cells = all_leukemia()
         table = run_limma(expr, groups=cells, contrast="T - B", method="ls")
+        shown = {"expression": expr, "groups": pd.Series(cells, index=expr.columns, name="cell")}
         feats = expression_features(expr.loc[table.index], groups=cells)
         extra = {"expr": feats}  # Affymetrix probe IDs: no chip annotation package in Debian
         title = "degbridge demo: ALL leukemia, T-cell vs B-cell"
@@ -731,7 +732,8 @@ def cmd_demo(args) -> int:
             sub.mkdir()
             res.write_files(sub)
         write_report(tmp / "report.html", comparisons=results, table=table, title=title,
-                     subtitle="limma through rpy2, then scikit-learn models predicting logFC and B")  # fmt: skip
+                     subtitle="limma through rpy2, then scikit-learn models predicting logFC and B",
+                     **shown)  # fmt: skip
     for res in results:
         print(res.summary())
     print(f"report: {out / 'report.html'}")

@@ -1,8 +1,10 @@
-"""The HTML report: every section present, images valid PNG, user text escaped."""
+"""The HTML report: every section present, images valid PNG, user text escaped, the only
+scripts degbridge's own (plotly.js and the interactive figures' code, allowed by hash)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import warnings
 from collections import Counter
@@ -17,6 +19,7 @@ import pytest
 import degbridge
 from degbridge import LeakageWarning, compare
 from degbridge.io.table import DETable
+from degbridge.pl._web import app_css, app_js, content_security_policy, plotly_js
 from degbridge.report.html import write_report
 
 SECTIONS = (
@@ -46,19 +49,38 @@ def test_sections_present(report_html):
 
 
 def test_images_are_valid_png(report_html):
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report_html)
+    page = _parse(report_html)
+    images = [dict(attrs)["src"] for tag, attrs in page.elements if tag == "img"]
     assert len(images) >= 8
-    for data in images:
-        raw = base64.b64decode(data)
+    for src in images:
+        raw = base64.b64decode(src.removeprefix("data:image/png;base64,"))
         assert raw[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(raw) > 2000  # not an empty canvas
 
 
 def test_self_contained_and_escaped(report_html):
-    assert "<script" not in report_html  # the hostile gene name is escaped, no scripts at all
-    assert "&lt;script&gt;" in report_html or "script" not in report_html
+    page = _parse(report_html)
+    # The hostile gene name reaches the page only as JSON data: escaped, parsed back intact.
+    assert "<script>alert(1)</script>" not in report_html
+    (de, xy) = page.widgets
+    assert de["ids"][0] == "<script>alert(1)</script>"
+    assert "<script>alert(1)</script>" in xy["ids"]
     assert "test &lt;report&gt;" in report_html
-    assert "http://" not in report_html and "https://" not in report_html
+    # Self-contained: no address outside the inlined plotly.js, and a policy forbidding any
+    # request (default-src 'none'; the browser test checks that the page makes none).
+    assert "http://" not in page.outside_scripts and "https://" not in page.outside_scripts
+    assert page.csp == content_security_policy([plotly_js(), app_js()])
+    assert page.csp.startswith("default-src 'none'")
+
+
+def test_static_report_has_no_script(tmp_path, data_dir):
+    tab = degbridge.read_table(data_dir / "limma_voom_every10th.csv")
+    html = write_report(tmp_path / "r.html", table=tab, interactive=False).read_text()
+    page = _parse(html)
+    assert "<script" not in html and page.widgets == [] and page.scripts == []
+    assert page.csp == content_security_policy() and "script-src 'none'" in page.csp
+    assert len([t for t, _ in page.elements if t == "img"]) == 3
+    assert len(html) < 600_000  # PNGs only: plotly.js alone is about 4.8 MB
 
 
 def test_report_needs_something(tmp_path):
@@ -93,34 +115,48 @@ HOSTILE = (
 )
 # Every tag and attribute the report's own template uses; classes it uses.
 ALLOWED = {
-    "html": {"lang"}, "head": set(), "meta": {"charset"}, "title": set(), "style": set(),
-    "body": set(), "header": set(), "main": set(), "section": set(), "h1": set(), "h2": set(),
-    "h3": set(), "p": {"class"}, "div": {"class"}, "span": {"class"}, "b": set(), "i": set(),
-    "code": set(), "bdi": set(), "figure": set(), "figcaption": set(), "img": {"alt", "src"},
-    "table": {"class"}, "thead": set(), "tbody": set(), "tr": {"class"}, "th": set(), "td": set(),
+    "html": {"lang"}, "head": set(), "meta": {"charset", "http-equiv", "content"}, "title": set(),
+    "style": set(), "body": set(), "header": set(), "main": set(), "section": set(), "h1": set(),
+    "h2": set(), "h3": set(), "p": {"class"}, "div": {"class"}, "span": {"class"}, "b": set(),
+    "i": set(), "code": set(), "bdi": set(), "figure": set(), "figcaption": set(),
+    "img": {"alt", "src"}, "table": {"class"}, "thead": set(), "tbody": set(), "tr": {"class"},
+    "th": set(), "td": set(), "script": {"type"},
 }  # fmt: skip
-CLASSES = {"kpi", "figs", "note", "warn", "db", "best"}
+CLASSES = {"kpi", "figs", "note", "warn", "db", "best", "dbw"}
 CSS = resources.files("degbridge.report") / "templates" / "report.css"
 PNG_SRC = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+=*")
 
 
 class _Page(HTMLParser):
-    """Every element with its attributes, comments, declarations, and the decoded text."""
+    """Every element with its attributes, comments, declarations, the decoded text outside
+    scripts, and each script's attributes and text."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
         self.other: list[str] = []
         self.text: list[str] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self._script: tuple[dict, list[str]] | None = None
 
     def handle_starttag(self, tag, attrs):
         self.elements.append((tag, attrs))
+        if tag == "script":
+            self._script = (dict(attrs), [])
 
     def handle_startendtag(self, tag, attrs):
         self.elements.append((tag, attrs))
 
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script[0], "".join(self._script[1])))
+            self._script = None
+
     def handle_data(self, data):
-        self.text.append(data)
+        if self._script is not None:
+            self._script[1].append(data)
+        else:
+            self.text.append(data)
 
     def handle_comment(self, data):
         self.other.append(f"comment {data!r}")
@@ -136,11 +172,55 @@ class _Page(HTMLParser):
         self.other.append(f"declaration {data!r}")
 
 
-def _check_page(page: str, hostile: Sequence[str]) -> str:
-    """Assert that no element or attribute came from data; return the page's decoded text."""
-    parser = _Page()
-    parser.feed(page)
-    parser.close()
+def _parse(html: str) -> _Page:
+    """The page parsed; its scripts checked to be exactly degbridge's: one JSON data element
+    per interactive figure (inside its ``div.dbw``; decoded into ``.widgets``), then plotly.js
+    and degbridge's code, verbatim. Also sets ``.csp`` and ``.outside_scripts``."""
+    page = _Page()
+    page.feed(html)
+    page.close()
+    page.widgets = []
+    code = []
+    for k, (tag, attrs) in enumerate(page.elements):
+        if tag != "script":
+            continue
+        if dict(attrs) == {"type": "application/json"}:
+            assert page.elements[k - 1] == ("div", [("class", "dbw")])
+        else:
+            assert attrs == [], attrs
+    for attrs, text in page.scripts:
+        if attrs.get("type") == "application/json":
+            assert not re.search("[<>&\u2028\u2029]", text)  # cannot end its element
+            page.widgets.append(json.loads(text))
+        else:
+            code.append(text)
+    assert code == ([plotly_js(), app_js()] if page.widgets else [])
+    metas = [dict(a) for t, a in page.elements if t == "meta" and "http-equiv" in dict(a)]
+    assert [m["http-equiv"] for m in metas] == ["Content-Security-Policy"]
+    page.csp = metas[0]["content"]
+    outside = html
+    for _, text in page.scripts:
+        outside = outside.replace(text, "", 1)
+    page.outside_scripts = outside
+    return page
+
+
+def _strings(obj) -> list[str]:
+    """Every string inside decoded JSON."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in [k, *_strings(v)]]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+def _check_page(html: str, hostile: Sequence[str], data: Sequence[str] = ()) -> str:
+    """Assert that no element or attribute came from data, that the only scripts are
+    degbridge's, that ``hostile`` is shown as text and ``data`` is carried intact by the
+    interactive figures' JSON; return the page's decoded text."""
+    parser = _parse(html)
     assert parser.other == []
     for tag, attrs in parser.elements:
         assert tag in ALLOWED, f"element <{tag}> is not one the template writes"
@@ -153,12 +233,16 @@ def _check_page(page: str, hostile: Sequence[str]) -> str:
     counts = Counter(tag for tag, _ in parser.elements)
     assert counts["style"] == 1 and counts["title"] == 1 and counts["html"] == 1
     assert counts["img"] >= 8
-    # The one style element holds exactly the report's CSS: data did not close it early.
-    style = page[page.index("<style>") + 7 : page.index("</style>")]
-    assert style.strip() == CSS.read_text(encoding="utf-8").strip()
+    # The one style element holds exactly the report's CSS and the interactive figures':
+    # data did not close it early.
+    style = html[html.index("<style>") + 7 : html.index("</style>")]
+    assert style.strip() == CSS.read_text(encoding="utf-8").strip() + "\n" + str(app_css()).strip()
     text = "".join(parser.text)
     for s in hostile:
         assert s in text, f"{s[:60]!r} is not shown as text"
+    strings = {s for w in parser.widgets for s in _strings(w)}
+    for s in data:
+        assert s in strings, f"{s[:60]!r} is not in the figures' data"
     return text
 
 
@@ -204,7 +288,9 @@ def test_hostile_text_is_escaped_and_literal(tmp_path):
         subtitle=HOSTILE[1] + HOSTILE[4],
     )  # fmt: skip
     page = path.read_text(encoding="utf-8")
-    text = _check_page(page, [*HOSTILE, LONG, *models, table.meta["contrast"]])
+    text = _check_page(
+        page, [*HOSTILE, LONG, *models, table.meta["contrast"]], data=list(table.index)
+    )
     # The leakage sentence names the flagged feature as text.
     assert f"{HOSTILE[1]} are transforms of {target}" in " ".join(text.split())
     for s in HOSTILE:

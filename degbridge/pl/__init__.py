@@ -7,9 +7,16 @@ Comparisons: :func:`leaderboard`, :func:`predicted_vs_observed`, :func:`residual
 :func:`importances`, :func:`importance_heatmap`. The HTML report (:mod:`degbridge.report`)
 draws its figures with these same functions.
 
+Interactive figures (Plotly, one self-contained HTML file each; shown inline in Jupyter):
+:func:`interactive_ma` and :func:`interactive_volcano` (linked to the gene table and each
+gene's expression per sample, as Glimma's), :func:`interactive_mds`,
+:func:`interactive_predicted_vs_observed`. They return an :class:`InteractiveFigure`
+(``.write(path)``); the report embeds the same figures.
+
 Modules: :mod:`~degbridge.pl.de` (tables), :mod:`~degbridge.pl.samples` (matrices and
 pseudobulks), :mod:`~degbridge.pl.sets` (UpSet), :mod:`~degbridge.pl.comparison`
-(comparisons); shared helpers in ``_base``.
+(comparisons), :mod:`~degbridge.pl.interactive` (interactive figures); shared helpers in
+``_base`` and ``_web`` (safe HTML embedding).
 
 Common keywords
 ---------------
@@ -37,7 +44,14 @@ from .comparison import (
     residuals,
 )
 from .de import ma, pvalue_histogram, volcano
-from .samples import mds, mds_coordinates, pseudobulk_qc, voom_trend
+from .interactive import (
+    InteractiveFigure,
+    interactive_ma,
+    interactive_mds,
+    interactive_predicted_vs_observed,
+    interactive_volcano,
+)
+from .samples import mds, mds_coordinates, mds_dimensions, pseudobulk_qc, voom_trend
 from .sets import intersections, membership, upset
 
 #: the name older callers use for :func:`literal`
@@ -47,15 +61,21 @@ __all__ = [
     "DOWN",
     "NOT_SIG",
     "UP",
+    "InteractiveFigure",
     "gene_labels",
     "importance_heatmap",
     "importances",
+    "interactive_ma",
+    "interactive_mds",
+    "interactive_predicted_vs_observed",
+    "interactive_volcano",
     "intersections",
     "leaderboard",
     "literal",
     "ma",
     "mds",
     "mds_coordinates",
+    "mds_dimensions",
     "membership",
     "predicted_vs_observed",
     "pseudobulk_qc",

@@ -86,9 +86,63 @@ def mds_coordinates(
     DataFrame with columns ``x`` and ``y`` indexed by sample; ``attrs["var_explained"]`` holds
     the proportion of variance explained by each dimension.
     """
-    from .. import r
-
     values, _, samples, _ = expression_matrix(expr, layer)
+    counts = _check_mds(values, top, gene_selection, counts)
+    out = _plot_mds(values, top, gene_selection, counts, (1, 2))
+    coords = pd.DataFrame({"x": out["x"], "y": out["y"]}, index=pd.Index(samples))
+    coords.attrs["var_explained"] = out["var_explained"].tolist()
+    return coords
+
+
+def mds_dimensions(
+    expr,
+    *,
+    ndim: int | None = None,
+    top: int = 500,
+    gene_selection: str = "pairwise",
+    counts: bool | None = None,
+    layer: str | None = None,
+) -> pd.DataFrame:
+    """limma's ``plotMDS`` coordinates on several dimensions (computed in R), one row per
+    sample: what :func:`degbridge.pl.interactive_mds` lets you browse two at a time.
+
+    Parameters
+    ----------
+    expr, top, gene_selection, counts, layer
+        See :func:`mds_coordinates`.
+    ndim
+        Number of dimensions, 2 to (samples − 1); default ``min(samples − 1, 8)``.
+
+    Returns
+    -------
+    DataFrame with columns ``dim1`` ... ``dim<ndim>`` indexed by sample (``dim1``/``dim2`` are
+    :func:`mds_coordinates`' ``x``/``y``); ``attrs["var_explained"]`` holds the proportion of
+    variance explained by each of these dimensions.
+    """
+    values, _, samples, _ = expression_matrix(expr, layer)
+    counts = _check_mds(values, top, gene_selection, counts)
+    n = values.shape[1]
+    if ndim is None:
+        ndim = min(n - 1, 8)
+    if not isinstance(ndim, int | np.integer) or isinstance(ndim, bool) or not 2 <= ndim < n:
+        msg = f"ndim must be an integer from 2 to {n - 1} (samples - 1), not {ndim!r}"
+        raise ValueError(msg)
+    ndim = int(ndim)
+    coords: dict[str, np.ndarray] = {}
+    var = np.array([])
+    for first in range(1, ndim + 1, 2):
+        pair = (first, first + 1) if first < ndim else (ndim - 1, ndim)
+        out = _plot_mds(values, top, gene_selection, counts, pair)
+        coords[f"dim{pair[0]}"], coords[f"dim{pair[1]}"] = out["x"], out["y"]
+        var = out["var_explained"]
+    frame = pd.DataFrame({f"dim{d}": coords[f"dim{d}"] for d in range(1, ndim + 1)},
+                         index=pd.Index(samples))  # fmt: skip
+    frame.attrs["var_explained"] = var[:ndim].tolist()
+    return frame
+
+
+def _check_mds(values: np.ndarray, top, gene_selection: str, counts: bool | None) -> bool:
+    """Validate plotMDS's arguments; return whether the values are counts."""
     if gene_selection not in ("pairwise", "common"):
         msg = f"gene_selection must be 'pairwise' or 'common', not {gene_selection!r}"
         raise ValueError(msg)
@@ -98,21 +152,23 @@ def mds_coordinates(
     if values.shape[1] < 3:
         msg = f"MDS needs at least 3 samples, got {values.shape[1]}"
         raise ValueError(msg)
-    if counts is None:
-        counts = looks_like_counts(values)
+    return looks_like_counts(values) if counts is None else bool(counts)
+
+
+def _plot_mds(values: np.ndarray, top, gene_selection: str, counts: bool, dims: tuple[int, int]):
+    """limma::plotMDS(dim.plot = dims) in R: x, y and the variance explained (all dimensions)."""
+    from .. import r
+
     with r.R_LOCK:
         out = r.to_dict(
             r.call(
                 "degbridge_plot_mds", r.float_matrix(values, has_nan=False),
                 top=r.scalar(int(top)), **{"gene.selection": r.scalar(gene_selection)},
                 counts=r.scalar(bool(counts)),
+                **{"dim.plot": r.float_vector(np.asarray(dims, dtype=float))},
             )
         )  # fmt: skip
-        coords = pd.DataFrame(
-            {"x": r.to_numpy(out["x"]), "y": r.to_numpy(out["y"])}, index=pd.Index(samples)
-        )
-        coords.attrs["var_explained"] = r.to_numpy(out["var_explained"]).tolist()
-    return coords
+        return {k: np.asarray(r.to_numpy(out[k]), dtype=float) for k in ("x", "y", "var_explained")}
 
 
 def mds(

@@ -1,9 +1,16 @@
-"""A self-contained HTML report: figures embedded as PNG, no scripts, no external files.
+"""A self-contained HTML report: one file, no external resources, no network at view time.
 
-Sections: the DE table (volcano, MA plot, P-value histogram), then for each comparison the
-leaderboard (table and CV R² chart), predicted vs observed and residuals for the best model,
-importances (best model, and a heat map across models), the leakage audit with the best
-model's scores with and without flagged features, preprocessing, parameters and versions.
+Sections: the DE table (an interactive MD and volcano plot linked to a searchable gene table
+and to each gene's expression per sample; the static volcano, MA plot and P-value histogram),
+the samples' MDS (with expression data), then for each comparison the most honest score, the
+leakage audit, the leaderboard (table and CV R² chart), predicted vs observed (interactive, and
+static with the residuals), importances (best model, and a heat map across models),
+preprocessing, parameters and versions.
+
+Static figures are PNG (printing shows them; the interactive figures are hidden in print). The
+interactive figures are those of :mod:`degbridge.pl.interactive`: plotly.js and degbridge's
+script inlined, data as JSON that cannot end its element, text put in the page as text, and a
+Content-Security-Policy that lets only those two scripts run.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .. import pl
+from .._exceptions import RNotAvailableError
 from ..io.files import atomic_write
-from ..pl._base import TITLE_LEN, gene_labels, literal, quiet_glyphs, without_pyplot
+from ..pl._base import COLUMNS, TITLE_LEN, gene_labels, literal, quiet_glyphs, without_pyplot
+from ..pl._web import content_security_policy, widget_html
+from ..pl.interactive import comparison_widget, de_widget, mds_widget, page_assets
 
 __all__ = ["gene_labels", "write_report"]
 
@@ -91,7 +101,14 @@ def _table(
 # ---------------------------------------------------------------------------------------
 
 
-def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
+def _de_section(
+    table: pd.DataFrame,
+    alpha: float = 0.05,
+    *,
+    interactive: bool = True,
+    expression=None,
+    groups=None,
+) -> dict:
     meta = getattr(table, "meta", {}) or {}
     sig = (
         table["adj.P.Val"] < alpha
@@ -112,7 +129,10 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
             if meta.get(k)
         ],
         "figs": [],
+        "widget": None,
     }
+    if interactive:
+        section["widget"] = _de_widget(table, alpha, expression, groups)
     figs = section["figs"]
     if {"logFC", "P.Value"} <= set(table.columns):
         ax = pl.volcano(table, alpha=alpha, label=5, show=False)
@@ -143,6 +163,26 @@ def _de_section(table: pd.DataFrame, alpha: float = 0.05) -> dict:
             )
         )
     return section
+
+
+def _de_widget(table, alpha, expression, groups) -> dict | None:
+    """The linked MD + volcano figure (as many of the two as the table's columns allow)."""
+    plots = [
+        name
+        for name, need in (("ma", ("logFC", "AveExpr")), ("volcano", ("logFC", "P.Value")))
+        if all(any(c in table.columns for c in COLUMNS[k]) for k in need)
+    ]
+    if not plots:
+        return None
+    return de_widget(table, expression=expression, groups=groups, plots=plots, alpha=alpha)
+
+
+def _samples_section(expression, groups) -> dict:
+    """The samples' MDS (limma's plotMDS in R), or why it is missing."""
+    try:
+        return {"widget": mds_widget(expression, groups=groups), "note": None}
+    except RNotAvailableError as err:
+        return {"widget": None, "note": f"The MDS needs R with limma: {err}"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,7 +250,7 @@ def _concordance_section(conc) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
-def _comparison_section(res) -> dict:
+def _comparison_section(res, table=None, *, interactive: bool = True) -> dict:
     lb = res.leaderboard
     best = res.best.name
     params = res.params
@@ -253,6 +293,7 @@ def _comparison_section(res) -> dict:
         "split": str(params.get("split", "")),
         "leaderboard": _table(lb[[c for c in cols if c in lb.columns]], best_model=best),
         "figs": [f for f in figs if f],
+        "widget": comparison_widget(res, _labels_for(res, table)) if interactive else None,
         "preprocessing": _table(res.preprocessing),
         "outliers": _table(res.outliers) if res.outliers is not None else None,
         "params": _table(
@@ -263,6 +304,13 @@ def _comparison_section(res) -> dict:
             index=True,
         ),
     }
+
+
+def _labels_for(res, table):
+    """The DE table when it describes the comparison's genes (for symbols), else None."""
+    if table is None or res.predictions is None:
+        return None
+    return table if res.predictions.index.isin(table.index).any() else None
 
 
 #: What each of the three scores means, in plain words (shown in the report).
@@ -369,23 +417,55 @@ def write_report(
     comparison=None,
     comparisons: Sequence | None = None,
     table: pd.DataFrame | None = None,
+    expression=None,
+    groups=None,
     decide=None,
     concordance=None,
     title: str = "degbridge report",
     subtitle: str | None = None,
+    interactive: bool = True,
 ) -> Path:
     """Write the HTML report (atomically): a DE table, ``decide_tests`` over several
     contrasts (``decide=``), a ``concordance`` of several methods (``concordance=``) and/or
     one or more comparisons.
 
+    Parameters
+    ----------
+    path
+        The HTML file.
+    comparison, comparisons
+        One :class:`~degbridge.Comparison`, or several.
+    table
+        The DE table: counts, the interactive MD and volcano plots linked to the gene table,
+        and the static volcano, MA and P-value figures.
+    expression
+        The expression behind the table, shown per sample for the selected gene and used for
+        the samples' MDS (limma's ``plotMDS``, in R): a :class:`~degbridge.LimmaFit` (its
+        ``E``), counts (shown as log2-CPM) or a log-expression matrix; see
+        :func:`degbridge.pl.interactive_ma`.
+    groups
+        How to group (and colour) the samples: one label per sample, or a DataFrame indexed
+        by sample whose columns can be chosen in the page.
+    decide, concordance
+        ``decide_tests`` over several contrasts; a ``concordance`` of several methods.
+    title, subtitle
+        Text at the top of the page.
+    interactive
+        Include the interactive figures (about 5 MB for plotly.js, plus the data). ``False``
+        writes the static report only (PNG figures, no script).
+
     Every piece of text (gene IDs, feature, model and target names, titles, parameters,
-    table cells) is escaped by the template engine (Jinja2 with autoescape); text drawn in
-    figures is literal (no mathtext, no TeX) and long labels are cut with an ellipsis.
+    table cells) is escaped by the template engine (Jinja2 with autoescape) or reaches the
+    interactive figures as JSON data shown as text; text drawn in static figures is literal
+    (no mathtext, no TeX) and long labels are cut with an ellipsis.
     """
     import matplotlib
 
     from .._version import __version__
 
+    if expression is not None and table is None:
+        msg = "expression= is shown with a DE table: pass table= too"
+        raise ValueError(msg)
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
     if table is None and not comps and decide is None and concordance is None:
         msg = (
@@ -394,10 +474,28 @@ def write_report(
         )
         raise ValueError(msg)
     with matplotlib.rc_context({"text.usetex": False}), without_pyplot():
-        de = _de_section(table) if table is not None else None
+        de = (
+            _de_section(table, interactive=interactive, expression=expression, groups=groups)
+            if table is not None
+            else None
+        )
+        samples_s = (
+            _samples_section(expression, groups) if interactive and expression is not None else None
+        )
         decide_s = _decide_section(decide) if decide is not None else None
         conc_s = _concordance_section(concordance) if concordance is not None else None
-        sections = [_comparison_section(res) for res in comps]
+        sections = [_comparison_section(res, table, interactive=interactive) for res in comps]
+    widgets = [de["widget"] if de else None, samples_s["widget"] if samples_s else None]
+    widgets += [c["widget"] for c in sections]
+    widgets = [w for w in widgets if w is not None]
+    if widgets:
+        scripts = page_assets()
+        csp = scripts.pop("csp")
+    else:
+        scripts, csp = None, content_security_policy()
+    for section in [de, samples_s, *sections]:
+        if section and section.get("widget") is not None:
+            section["widget"] = widget_html(section["widget"])
     versions = {}
     meta = getattr(table, "meta", {}) if table is not None else {}
     if meta.get("versions"):
@@ -423,7 +521,10 @@ def write_report(
             subtitle=str(subtitle) if subtitle else "",
             version=__version__,
             now=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            csp=csp,
+            scripts=scripts,
             de=de,
+            samples=samples_s,
             decide=decide_s,
             concordance=conc_s,
             comparisons=sections,
@@ -431,6 +532,6 @@ def write_report(
         )
     )
     path = Path(path)
-    with atomic_write(path) as handle:
+    with atomic_write(path, newline="\n") as handle:
         handle.write(page + "\n")
     return path
