@@ -82,7 +82,8 @@
         tab, row.names = NULL, check.names = FALSE, stringsAsFactors = FALSE)
     }
     first <- out$fit$tables[[1]]
-    choice <- if (is.null(out$fit$method_choice)) NA_character_ else out$fit$method_choice
+    choice <- if (is.null(out$fit$method_choice)) paste0(sub("^degbridge_", "", who), ": given")
+              else out$fit$method_choice
     fits[[length(fits) + 1L]] <- data.frame(cell_type = ct, n_samples = out$n,
                                             n_genes = nrow(first), method_choice = choice)
   }

@@ -67,20 +67,20 @@
   df
 }
 
-## uns[key] of a file: checked to be of one of `kinds`; the errors list what is stored.
-.degbridge_h5ad_entry <- function(h, file, key, kinds, hint) {
+## uns[key] of a file: checked to be of one of `kinds` (`label` says what they are); the
+## errors list where such results are stored.
+.degbridge_h5ad_entry <- function(h, file, key, kinds, label, hint) {
   if (!is.character(key) || length(key) != 1L || !nzchar(key) || grepl("/", key, fixed = TRUE))
     stop("key must be one name (no '/'), not ", deparse(key), call. = FALSE)
   stored <- .degbridge_h5ad_stored(h)
   if (!key %in% names(stored) || !stored[[key]] %in% kinds) {
     have <- stored[stored %in% kinds]
-    where <- if (length(have)) paste0("such results are stored under ",
+    where <- if (length(have)) paste0(label, " are stored under ",
                                       paste(shQuote(names(have)), collapse = ", "))
-             else "no such results are stored"
-    what <- if (!key %in% names(stored)) "has no degbridge entry"
-            else paste0("holds ", shQuote(stored[[key]]))
-    stop(file, ": uns[", shQuote(key), "] ", what, ", not ", paste(kinds, collapse = " or "),
-         " results (", where, "; ", hint, ")", call. = FALSE)
+             else paste0("it holds no ", label, " (written by ", hint, ")")
+    what <- if (!key %in% names(stored)) "is no degbridge entry"
+            else paste0("holds ", shQuote(stored[[key]]), ", not ", label)
+    stop(file, ": uns[", shQuote(key), "] ", what, "; ", where, call. = FALSE)
   }
   h[["uns"]][[key]]
 }
@@ -124,21 +124,24 @@
 #'   `cell_type`, `contrast`, `gene`, then the method's columns.
 #' @seealso [degbridge_read_h5ad_compare()] for comparisons.
 #' @examplesIf degbridge_available() && requireNamespace("hdf5r", quietly = TRUE)
+#' ## an .h5ad written by the Python package, in a Python process of its own
 #' file <- tempfile(fileext = ".h5ad")
-#' reticulate::py_run_string(sprintf(paste(
-#'   "import degbridge as db, anndata as ad",
+#' code <- paste(sep = "\n",
+#'   "import sys, anndata as ad, degbridge as db",
 #'   "from degbridge.datasets import airway",
 #'   "counts, samples = airway()",
 #'   "adata = ad.AnnData(counts.T.iloc[:, :2000], obs=samples)",
 #'   "db.tl.de(adata, design='~ celltype + dex', contrast='dextreated', method='voom')",
-#'   "db.write_h5ad(adata, %s)", sep = "\n"), deparse(file)))
+#'   "db.write_h5ad(adata, sys.argv[1])")
+#' system2(degbridge_python()$python, c("-c", shQuote(code), shQuote(file)))
 #' head(degbridge_read_h5ad(file, contrast = "dextreated"))
 #' @export
 degbridge_read_h5ad <- function(file, key = "degbridge", contrast = NULL, cell_type = NULL) {
   h <- .degbridge_h5ad_open(file)
   on.exit(h$close_all(), add = TRUE)
   kinds <- .degbridge_h5ad_kinds[c("de", "celltype")]
-  g <- .degbridge_h5ad_entry(h, file, key, kinds, "degbridge.tl.de(adata, key_added=...)")
+  g <- .degbridge_h5ad_entry(h, file, key, kinds, "DE results",
+                             "degbridge.tl.de(adata, key_added=...)")
   kind <- as.character(g[["kind"]]$read())
   stored <- .degbridge_strings(.degbridge_h5ad_elem(g[["contrasts"]]))
   if (!is.null(contrast)) {
@@ -204,21 +207,22 @@ degbridge_read_h5ad <- function(file, key = "degbridge", contrast = NULL, cell_t
 #' @seealso [degbridge_read_h5ad()]
 #' @examplesIf degbridge_available() && requireNamespace("hdf5r", quietly = TRUE)
 #' file <- tempfile(fileext = ".h5ad")
-#' reticulate::py_run_string(sprintf(paste(
-#'   "import degbridge as db, anndata as ad",
+#' code <- paste(sep = "\n",
+#'   "import sys, anndata as ad, degbridge as db",
 #'   "from degbridge.datasets import airway",
 #'   "counts, samples = airway()",
 #'   "adata = ad.AnnData(counts.T.iloc[:, :2000], obs=samples)",
 #'   "db.tl.de(adata, design='~ celltype + dex', contrast='dextreated', method='voom')",
 #'   "db.tl.compare(adata, models=['linear', 'knn'], cv=3, progress=False)",
-#'   "db.write_h5ad(adata, %s)", sep = "\n"), deparse(file)))
+#'   "db.write_h5ad(adata, sys.argv[1])")
+#' system2(degbridge_python()$python, c("-c", shQuote(code), shQuote(file)))
 #' degbridge_read_h5ad_compare(file)
 #' @export
 degbridge_read_h5ad_compare <- function(file, key = "degbridge_compare",
                                         table = "leaderboard") {
   h <- .degbridge_h5ad_open(file)
   on.exit(h$close_all(), add = TRUE)
-  g <- .degbridge_h5ad_entry(h, file, key, .degbridge_h5ad_kinds[["compare"]],
+  g <- .degbridge_h5ad_entry(h, file, key, .degbridge_h5ad_kinds[["compare"]], "comparisons",
                              "degbridge.tl.compare(adata, key_added=...)")
   have <- intersect(.degbridge_compare_tables, names(g))
   if (!is.character(table) || length(table) != 1L || !table %in% have)

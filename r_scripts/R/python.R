@@ -32,7 +32,8 @@
 ## line naming the Python tried and the command that fixes it.
 .degbridge_connect <- function() {
   choice <- .degbridge_python_choice()
-  started <- reticulate::py_available(initialize = FALSE)
+  ## Python already running, started by something else than degbridge: it cannot be switched
+  started <- reticulate::py_available(initialize = FALSE) && !isTRUE(.degbridge$started)
   if (!started && !is.null(choice)) {
     if (!file.exists(choice$python))
       stop("degbridge: Python ", shQuote(choice$python), " (from ", choice$from,
@@ -45,6 +46,7 @@
     on.exit(if (is.na(old)) Sys.unsetenv("RETICULATE_PYTHON")
             else Sys.setenv(RETICULATE_PYTHON = old), add = TRUE)
   }
+  if (!reticulate::py_available(initialize = FALSE)) .degbridge$started <- TRUE
   ok <- tryCatch(reticulate::py_available(initialize = TRUE), error = function(e) FALSE)
   tried <- if (!is.null(choice)) paste0(shQuote(choice$python), " (from ", choice$from, ")")
            else "reticulate's default"
@@ -53,7 +55,9 @@
          "options(degbridge.python = \"/path/to/python\") or DEGBRIDGE_PYTHON to a Python ",
          "with degbridge installed", call. = FALSE)
   python <- reticulate::py_config()$python
-  where <- if (started) " (the Python reticulate had already started in this session)" else ""
+  where <- if (started) " (started by reticulate before degbridge: restart R to choose another)"
+           else if (!is.null(choice)) paste0(" (from ", choice$from, ")")
+           else " (reticulate's choice; another: options(degbridge.python = \"/path/to/python\"))"
   bridge <- tryCatch(reticulate::import("degbridge._reticulate", convert = TRUE),
                      error = function(e) e)
   if (inherits(bridge, "error")) {
