@@ -14,13 +14,19 @@
     if (!is.character(opt) || length(opt) != 1L || is.na(opt) || !nzchar(opt))
       stop("degbridge: option degbridge.python must be the path of a Python executable",
            call. = FALSE)
-    return(list(python = path.expand(opt), from = "option degbridge.python"))
+    return(list(python = .degbridge_absolute(opt), from = "option degbridge.python"))
   }
   for (var in c("DEGBRIDGE_PYTHON", "RETICULATE_PYTHON")) {
     value <- Sys.getenv(var)
-    if (nzchar(value)) return(list(python = path.expand(value), from = var))
+    if (nzchar(value)) return(list(python = .degbridge_absolute(value), from = var))
   }
   NULL
+}
+
+## An absolute path (symbolic links kept: a virtual environment's python is one).
+.degbridge_absolute <- function(path) {
+  path <- path.expand(path)
+  if (grepl("^(/|[A-Za-z]:[/\\\\])", path)) path else file.path(getwd(), path)
 }
 
 .degbridge_install_hint <- function(python) {
