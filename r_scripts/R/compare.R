@@ -6,8 +6,8 @@
                                "leakage_scores", "preprocessing", "outliers", "cv_scores")
 
 ## A DE table as a data.frame with gene IDs as row names: a data.frame (limma's topTable, a
-## table of degbridge_limma/edger/deseq2), DESeq2's DESeqResults, edgeR's TopTags or DGELRT,
-## or any S4 DataFrame.
+## table of degbridge_limma/edger/deseq2; IDs as row names or in a gene/ID column), DESeq2's
+## DESeqResults, edgeR's TopTags or DGELRT, or any S4 DataFrame.
 .degbridge_table <- function(table) {
   if (inherits(table, "TopTags")) table <- table$table
   else if (inherits(table, "DGELRT") || inherits(table, "DGEExact"))
@@ -15,15 +15,25 @@
   else if (methods::is(table, "DataFrame")) table <- as.data.frame(table, optional = TRUE)
   if (is.list(table) && !is.data.frame(table) &&
       all(vapply(table, is.data.frame, logical(1))))
-    stop("degbridge_compare takes one table; this is a list of ", length(table), " (",
+    stop("one table is needed; this is a list of ", length(table), " (",
          paste(names(table), collapse = ", "), "): pick one, e.g. tables[[\"",
          names(table)[1], "\"]]", call. = FALSE)
   if (!is.data.frame(table))
-    stop("degbridge_compare takes a data.frame (limma's topTable or a degbridge table), a ",
+    stop("the table must be a data.frame (limma's topTable or a degbridge table), a ",
          "DESeqResults or an edgeR TopTags, not a ", class(table)[1], call. = FALSE)
-  if (.row_names_info(table) <= 0 && !any(tolower(names(table)) %in% c("gene", "id")))
-    stop("degbridge_compare: the table has no gene IDs (row names, or a gene/ID column)",
-         call. = FALSE)
+  if (.row_names_info(table) <= 0) {
+    id <- match(c("gene", "id"), tolower(names(table)))
+    id <- id[!is.na(id)][1]
+    if (is.na(id))
+      stop("the table has no gene IDs (row names, or a gene or ID column)", call. = FALSE)
+    genes <- as.character(table[[id]])
+    if (anyNA(genes) || anyDuplicated(genes))
+      stop("column ", names(table)[id], " does not hold one gene ID per row (missing or ",
+           "repeated IDs, e.g. ", genes[is.na(genes) | duplicated(genes)][1], ")",
+           call. = FALSE)
+    table <- table[-id]
+    rownames(table) <- genes
+  }
   table
 }
 
@@ -72,7 +82,7 @@ degbridge_compare <- function(table, target = NULL, ...) {
   if (!is.character(target) || length(target) != 1L)
     stop("target must be one column name", call. = FALSE)
   columns <- lapply(table, .degbridge_py_list)
-  rows <- if (.row_names_info(table) > 0) as.list(rownames(table)) else as.list(seq_len(nrow(table)))
+  rows <- as.list(rownames(table))
   options <- list(...)
   for (name in names(options)) {
     v <- options[[name]]

@@ -30,6 +30,9 @@
   }
   if (is.null(rownames(x))) stop(who, ": the cells' counts need gene IDs as row names",
                                  call. = FALSE)
+  ## a dense or sparse matrix is summed as it is; other matrix-like objects (a DelayedMatrix)
+  ## are read into memory first
+  if (!is.matrix(x) && !methods::is(x, "Matrix")) x <- as.matrix(x)
   .degbridge_check_cell_counts(x, who)
   parts <- lapply(keys, function(k) as.character(cells[[k]]))
   labels <- do.call(paste, c(parts, sep = "_"))

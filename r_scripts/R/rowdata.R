@@ -28,8 +28,6 @@ degbridge_add_rowdata <- function(se, table, prefix = "degbridge_", overwrite = 
   .degbridge_flag(overwrite, "overwrite")
   table <- .degbridge_table(table)
   if (is.null(rownames(se))) stop("se has no gene IDs (rownames)", call. = FALSE)
-  if (.row_names_info(table) <= 0)
-    stop("the table needs gene IDs as row names", call. = FALSE)
   unknown <- setdiff(rownames(table), rownames(se))
   if (length(unknown))
     stop(length(unknown), " genes of the table are not rows of se, e.g. ",

@@ -56,6 +56,14 @@ test_that("compare takes edgeR's TopTags and degbridge's tables; its methods wor
   on.exit(grDevices::dev.off(), add = TRUE)
   expect_identical(plot(cmp), cmp)
   expect_identical(plot(cmp, which = "predictions"), cmp)
-  expect_error(degbridge_compare(list(a = tab, b = tab)), "takes one table")
+  expect_error(degbridge_compare(list(a = tab, b = tab)), "one table is needed")
+  ## gene IDs in a column instead of the row names
+  by_column <- data.frame(gene = rownames(tab), tab, row.names = NULL)
+  same <- suppressWarnings(degbridge_compare(by_column, models = c("linear", "knn"), cv = 3))
+  expect_identical(same$leaderboard[, c("model", "cv_r2_mean", "test_r2")],
+                   cmp$leaderboard[, c("model", "cv_r2_mean", "test_r2")])
+  repeated <- data.frame(gene = rownames(tab)[c(1, 1:50)], logFC = tab$logFC[c(1, 1:50)],
+                         AveExpr = tab$AveExpr[c(1, 1:50)])
+  expect_error(degbridge_compare(repeated), "repeated IDs, e.g. g")
   expect_error(degbridge_compare(tab, target = "nope", models = "linear"), "nope")
 })
