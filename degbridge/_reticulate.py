@@ -1,10 +1,16 @@
-"""The Python half of ``r_scripts/degbridge.R`` (R users calling degbridge via reticulate).
+"""The Python half of the R package ``degbridge`` (``r_scripts/``, through reticulate).
+
+The R package asks Python only for what Python owns: checking option values against their
+declarations (:mod:`degbridge._params`), building and checking designs and contrasts from a
+sample sheet (formulas are parsed here, never evaluated in R), and :func:`degbridge.compare`.
+limma, edgeR and DESeq2 run in the caller's R session, with the R functions the Python bridge
+uses (``r_scripts/R/limma_de.R``, ``edger_de.R``, ``deseq2_de.R``).
 
 Everything crosses as plain Python lists, dicts, strings and numbers: Debian's reticulate 1.28
 turns numpy 2 arrays and pandas 2 frames into corrupt R objects, but converts lists of
-numbers/strings into ordinary R vectors. The R side rebuilds data.frames from these payloads.
-limma itself runs in the caller's R session (``limma_de.R``), so no R is embedded in Python
-here.
+numbers/strings into ordinary R vectors. The R side rebuilds data.frames from these payloads,
+and sends missing values as ``None`` (reticulate turns an R ``NA`` of a character, integer or
+logical vector into ``'NA'``, ``-2147483648`` or ``True``).
 """
 
 from __future__ import annotations
@@ -15,12 +21,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._params import check_method_options, check_param
 from .de.contrasts import contrast_matrix
-from .de.design import check_design, design_from_groups, design_from_matrix, sample_order
+from .de.design import Design, check_design, design_from_groups, design_from_matrix, sample_order
 from .de.formula import design_from_formula
+from .features.annotation import detect_keytype
 from .r._session import r_script_path
 
-__all__ = ["compare_payload", "frame_payload", "limma_inputs", "r_script_path"]
+__all__ = [
+    "check_options",
+    "compare_payload",
+    "contrast_names",
+    "data_path",
+    "design_inputs",
+    "detect_keytype",
+    "frame_payload",
+    "limma_inputs",
+    "r_script_path",
+]
+
+#: ``method=`` of :func:`design_inputs`: which DE function the design is for
+DESIGN_METHODS = ("limma", "edger", "deseq2")
 
 _INT_OPTIONS = (
     "cv",
@@ -70,12 +91,89 @@ def _sample_frame(
     return pd.DataFrame(data, index=index)
 
 
-def limma_inputs(
+def _design(
+    sample_ids: list[str],
+    frame: pd.DataFrame | None,
+    formula,
+    groups,
+    groups_levels,
+    design_matrix,
+    design_colnames,
+) -> Design:
+    """The design from a formula over the sheet, one group label per sample, or a matrix."""
+    if formula is not None:
+        if frame is None or frame.shape[1] == 0:
+            msg = "a formula design needs a sample table (samples=)"
+            raise ValueError(msg)
+        return design_from_formula(formula, frame)
+    if groups is not None:
+        lev = [str(v) for v in groups_levels]  # an R factor's levels, kept in their order
+        return design_from_groups(pd.Categorical(groups, categories=lev or None), sample_ids)
+    if design_matrix is not None:
+        flat = np.asarray(_as_list(design_matrix), dtype=float)
+        names = [str(c) for c in _as_list(design_colnames)]
+        if not names or flat.size != len(sample_ids) * len(names):
+            msg = (
+                f"the design matrix has {flat.size} values, not {len(sample_ids)} samples x "
+                f"{len(names)} named columns"
+            )
+            raise ValueError(msg)
+        matrix = flat.reshape((len(sample_ids), len(names)), order="F")
+        return design_from_matrix(matrix, sample_ids, names)
+    msg = "give design= (a formula with samples=, or a numeric matrix) or groups="
+    raise ValueError(msg)
+
+
+def _contrast_spec(contrast):
+    if isinstance(contrast, dict):
+        return {str(k): str(v) for k, v in contrast.items()}
+    if isinstance(contrast, list | tuple):
+        return [str(c) for c in contrast]
+    return contrast
+
+
+def _exact_pair(design: Design, cmat: np.ndarray, names: list[str], given: bool) -> list[int]:
+    """edgeR's exactTest(pair = ): the two groups' 1-based design columns, lower first.
+
+    The rule of :func:`degbridge.run_edger` for ``test="exact"``: ``groups=`` with exactly two
+    levels, and a contrast of one group against the other (by default the second against the
+    first, as ``exactTest``).
+    """
+    columns = design.columns
+    if not given:
+        return [1, 2]
+    vec = cmat[:, 0] if cmat.shape[1] == 1 else None
+    if vec is None or sorted(vec.tolist()) != [-1.0, 1.0]:
+        msg = (
+            f"test='exact' tests one group against the other: contrast must be "
+            f"'{columns[1]} - {columns[0]}' or '{columns[0]} - {columns[1]}', not "
+            f"{names if len(names) != 1 else names[0]!r}"
+        )
+        raise ValueError(msg)
+    return [int(np.flatnonzero(vec < 0)[0]) + 1, int(np.flatnonzero(vec > 0)[0]) + 1]
+
+
+def _nested(reduced: Design, full: Design) -> None:
+    """DESeq2's LRT: the reduced model must be nested in the full one (as run_deseq2 checks)."""
+    check_design(reduced)
+    X, R = full.matrix, reduced.matrix
+    if R.shape[1] >= X.shape[1] or np.linalg.matrix_rank(np.hstack([X, R])) > np.linalg.matrix_rank(
+        X
+    ):
+        msg = (
+            f"reduced= {reduced.columns} must be nested in the full design {full.columns}: "
+            "fewer columns, each a combination of the full design's"
+        )
+        raise ValueError(msg)
+
+
+def design_inputs(
     sample_ids,
     samples: dict[str, Any] | None = None,
     levels: dict[str, Any] | None = None,
     formula: str | None = None,
     groups=None,
+    groups_column: str | None = None,
     design_matrix=None,
     design_colnames=None,
     contrast=None,
@@ -83,19 +181,28 @@ def limma_inputs(
     samples_nrow=None,
     match: str = "ids",
     design_only: bool = False,
+    method: str = "limma",
+    test: str | None = None,
+    reduced: str | None = None,
+    reduced_matrix=None,
+    reduced_colnames=None,
 ) -> dict[str, Any]:
-    """Validate and build the design and contrasts for the R helper; numbers out only.
+    """Validate and build the design and contrasts for the R package; numbers out only.
 
     Parameters
     ----------
     sample_ids
         ``colnames(x)``: the matrix's sample names, in matrix order.
     samples
-        The sample sheet's columns as lists (factors as text, their levels in ``levels``).
+        The sample sheet's columns as lists (factors as text, their levels in ``levels``;
+        missing values as ``None``).
     levels
         Factor levels by column name (``.groups`` for a factor ``groups``).
     formula, groups, design_matrix, design_colnames, contrast
         The design and contrasts, as in :func:`degbridge.run_limma`.
+    groups_column
+        A sample-sheet column holding the groups (instead of ``groups``): taken after the
+        sheet is matched to the samples, with the column's factor levels.
     sample_rownames
         The sheet's row names, or ``None`` when they are R's automatic ``1..n``.
     samples_nrow
@@ -106,13 +213,27 @@ def limma_inputs(
         taken in the order of ``colnames(x)``.
     design_only
         Allow ``contrast=None`` (no contrasts returned): the design of a fit tested later.
+    method
+        ``"limma"``, ``"edger"`` or ``"deseq2"``: the DE function the design is for. DESeq2
+        tests one contrast; ``method="edger", test="exact"`` needs two groups and returns
+        ``pair``.
+    test
+        edgeR's or DESeq2's test (``"exact"`` and ``"LRT"`` change what is built).
+    reduced, reduced_matrix, reduced_colnames
+        DESeq2's reduced model for ``test="LRT"``: a formula over the sheet, or a numeric
+        matrix (column-major values and column names); checked to be nested in the design.
 
     Returns
     -------
     A dict of plain lists and numbers: the design (column-major), its shape and column names,
-    the contrasts, and ``order``, the sheet's rows (0-based) in ``colnames(x)`` order (``None``
-    without a sheet).
+    the contrasts (column-major, or ``coef``: the 1-based design column of a single tested
+    coefficient), their names, ``order`` (the sheet's rows, 0-based, in ``colnames(x)``
+    order; ``None`` without a sheet), and ``pair`` (edgeR's exact test) or ``reduced``,
+    ``reduced_ncol``, ``reduced_colnames`` (DESeq2's LRT) where they apply.
     """
+    if method not in DESIGN_METHODS:
+        msg = f"method must be one of {list(DESIGN_METHODS)}, not {method!r}"
+        raise ValueError(msg)
     sample_ids = [str(s) for s in _as_list(sample_ids)]
     if match not in ("ids", "position"):
         msg = f'match must be "ids" or "position", not {match!r}'
@@ -131,45 +252,186 @@ def limma_inputs(
         )
         frame = raw.iloc[order].copy()
         frame.index = sample_ids
-    if formula is not None:
-        if frame is None or frame.shape[1] == 0:
-            msg = "a formula design needs a sample table (samples=)"
+    groups_levels = _as_list((levels or {}).get(".groups"))
+    if groups_column is not None:
+        if frame is None or groups_column not in frame.columns:
+            have = [] if frame is None else [str(c) for c in frame.columns]
+            msg = f"groups={groups_column!r} is not a column of the sample table (columns: {have})"
             raise ValueError(msg)
-        design = design_from_formula(formula, frame)
+        column = frame[groups_column]
+        if column.isna().any():
+            bad = list(frame.index[column.isna().to_numpy()][:5])
+            msg = f"groups column {groups_column!r} has missing values for samples {bad}"
+            raise ValueError(msg)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.cat.remove_unused_categories()
+            groups_levels = [str(c) for c in column.cat.categories]
+        groups = [str(g) for g in column]
     elif groups is not None:
-        lev = [str(v) for v in _as_list((levels or {}).get(".groups"))]  # an R factor's levels
-        labels = [str(g) for g in _as_list(groups)]
-        design = design_from_groups(pd.Categorical(labels, categories=lev or None), sample_ids)
-    elif design_matrix is not None:
-        flat = np.asarray(_as_list(design_matrix), dtype=float)
-        ncol = len(_as_list(design_colnames))
-        matrix = flat.reshape((len(sample_ids), ncol), order="F")
-        design = design_from_matrix(matrix, sample_ids, [str(c) for c in _as_list(design_colnames)])
-    else:
-        msg = "give design= (a formula with samples=, or a numeric matrix) or groups="
-        raise ValueError(msg)
+        groups = [str(g) for g in _as_list(groups)]
+    design = _design(
+        sample_ids, frame, formula, groups, groups_levels, design_matrix, design_colnames
+    )
     check_design(design)
-    if isinstance(contrast, dict):
-        spec: Any = {str(k): str(v) for k, v in contrast.items()}
-    elif isinstance(contrast, list | tuple):
-        spec = [str(c) for c in contrast]
-    else:
-        spec = contrast
-    if spec is None and design_only:  # a fit (degbridge_fit): contrasts come later
+    exact = method == "edger" and test == "exact"
+    if exact and (groups is None or len(design.columns) != 2):
+        msg = (
+            "test='exact' (edgeR's exactTest) compares two groups: pass groups= with exactly "
+            f"two levels (this design has columns {design.columns}); use test='ql' or 'lrt' "
+            "for other designs"
+        )
+        raise ValueError(msg)
+    spec = _contrast_spec(contrast)
+    if spec is None and (design_only or exact):  # a fit, or exactTest's default pair
         cmat, names, coefs = np.zeros((design.matrix.shape[1], 0)), [], []
     else:
         cmat, names, coefs = contrast_matrix(spec, design.columns)
-    single_coef = len(names) == 1 and coefs[0] is not None
+    out: dict[str, Any] = {}
+    if exact:
+        out["pair"] = _exact_pair(design, cmat, names, given=spec is not None)
+        if spec is None:
+            names = [f"{design.columns[1]} - {design.columns[0]}"]
+        cmat, coefs = np.zeros((design.matrix.shape[1], 0)), []
+        names = names[:1]
+    if method == "deseq2" and len(names) != 1 and not design_only:
+        msg = f"DESeq2 tests one contrast at a time; got {len(names)}: {names}"
+        raise ValueError(msg)
+    if method == "deseq2" and test == "LRT":
+        if reduced is not None:
+            if frame is None or frame.shape[1] == 0:
+                msg = "a formula reduced= needs a sample table: pass samples= (one row per sample)"
+                raise ValueError(msg)
+            red = design_from_formula(reduced, frame)
+        elif reduced_matrix is not None:
+            red = _design(sample_ids, None, None, None, [], reduced_matrix, reduced_colnames)
+        else:
+            msg = "test='LRT' needs reduced= (a formula such as ~ celltype, or a numeric matrix)"
+            raise ValueError(msg)
+        _nested(red, design)
+        out.update(
+            reduced=red.matrix.ravel(order="F").tolist(),
+            reduced_ncol=int(red.matrix.shape[1]),
+            reduced_colnames=list(red.columns),
+        )
+    single_coef = len(names) == 1 and bool(coefs) and coefs[0] is not None
     return {
         "design": design.matrix.ravel(order="F").tolist(),
         "nrow": int(design.matrix.shape[0]),
         "ncol": int(design.matrix.shape[1]),
         "colnames": list(design.columns),
-        "contrasts": None if single_coef else cmat.ravel(order="F").tolist(),
+        "contrasts": None if single_coef or not cmat.shape[1] else cmat.ravel(order="F").tolist(),
         "contrast_names": names,
         "coef": int(coefs[0] + 1) if single_coef else None,
         "order": order,
+        **out,
     }
+
+
+def limma_inputs(
+    sample_ids,
+    samples: dict[str, Any] | None = None,
+    levels: dict[str, Any] | None = None,
+    formula: str | None = None,
+    groups=None,
+    design_matrix=None,
+    design_colnames=None,
+    contrast=None,
+    sample_rownames=None,
+    samples_nrow=None,
+    match: str = "ids",
+    design_only: bool = False,
+) -> dict[str, Any]:
+    """:func:`design_inputs` for limma (its arguments, without the edgeR/DESeq2 ones)."""
+    return design_inputs(
+        sample_ids,
+        samples=samples,
+        levels=levels,
+        formula=formula,
+        groups=groups,
+        design_matrix=design_matrix,
+        design_colnames=design_colnames,
+        contrast=contrast,
+        sample_rownames=sample_rownames,
+        samples_nrow=samples_nrow,
+        match=match,
+        design_only=design_only,
+    )
+
+
+def contrast_names(contrast, columns) -> list[str]:
+    """The names of ``contrast`` over design columns ``columns`` (checked: an unknown level
+    or malformed expression is a ValueError naming it), as ``tl.de(celltype_key=)`` checks
+    its contrasts once before fitting each cell type."""
+    return contrast_matrix(_contrast_spec(contrast), [str(c) for c in _as_list(columns)])[1]
+
+
+def check_options(
+    family: str,
+    options: dict[str, Any],
+    method: str | None = None,
+    reduced_given: bool = False,
+) -> None:
+    """Check the options of the R package's DE functions against their declarations.
+
+    ``family`` is ``"limma"``, ``"edger"`` or ``"deseq2"``; ``method`` is limma's method
+    (``None``: chosen from the data). The values are those R sent (``NULL`` left out); the
+    rules are :func:`degbridge._params.check_method_options`' and, between options, those of
+    :func:`degbridge.run_edger` and :func:`degbridge.run_deseq2`. DESeq2's ``reduced`` (an R
+    formula or matrix, checked in R and built by :func:`design_inputs`) is not among the
+    options: ``reduced_given`` says whether there is one.
+    """
+    if family not in DESIGN_METHODS:
+        msg = f"family must be one of {list(DESIGN_METHODS)}, not {family!r}"
+        raise ValueError(msg)
+    options = dict(options or {})
+    if family == "limma":
+        if method is not None:
+            check_param("method", method)
+        check_method_options(None, options)
+    else:
+        check_method_options(family, options)
+    if family == "edger" and options.get("test") == "exact" and options.get("lfc", 0) > 0:
+        msg = "lfc > 0 (glmTreat) needs a GLM fit: use test='ql' or test='lrt', not 'exact'"
+        raise ValueError(msg)
+    if family == "deseq2":
+        test = options.get("test", "Wald")
+        threshold = (
+            options.get("lfc_threshold", 0) > 0
+            or options.get("alt_hypothesis", "greaterAbs") != "greaterAbs"
+        )
+        if test == "Wald" and reduced_given:
+            msg = "reduced= is for test='LRT'; the Wald test has no reduced model"
+            raise ValueError(msg)
+        if options.get("shrink") is not None and test == "LRT":
+            msg = "shrink='normal' shrinks Wald-test fold changes; use it with test='Wald'"
+            raise ValueError(msg)
+        if threshold and test == "LRT":
+            msg = (
+                "lfc_threshold/alt_hypothesis test the fold change against a threshold with "
+                "the Wald test (DESeq2's results()); use them with test='Wald', not 'LRT'"
+            )
+            raise ValueError(msg)
+        if threshold and options.get("shrink") is not None:
+            msg = (
+                "shrink='normal' with lfc_threshold/alt_hypothesis: DESeq2 tests a threshold "
+                "on unshrunken Wald fold changes; leave shrink=None"
+            )
+            raise ValueError(msg)
+
+
+def data_path(name: str) -> str:
+    """The path of a data file bundled with degbridge (``degbridge/data``), e.g. the airway
+    counts read by the R package's ``degbridge_airway()``."""
+    import importlib.resources
+
+    if name not in ("airway_counts.tsv.gz", "airway_samples.tsv"):
+        msg = f"no bundled data file {name!r}"
+        raise ValueError(msg)
+    path = importlib.resources.files("degbridge").joinpath("data", name)
+    if not path.is_file():
+        msg = f"degbridge's data file {name} is missing (a broken install?)"
+        raise FileNotFoundError(msg)
+    return str(path)
 
 
 def frame_payload(df: pd.DataFrame, *, row_names: bool = True) -> dict[str, Any]:
@@ -193,7 +455,8 @@ def frame_payload(df: pd.DataFrame, *, row_names: bool = True) -> dict[str, Any]
                 if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
             ]
             types.append("character")
-            columns.append(["" if i in set(missing) else str(v) for i, v in enumerate(s)])
+            absent = set(missing)
+            columns.append(["" if i in absent else str(v) for i, v in enumerate(s)])
             na.append(missing)
     return {
         "names": names,

@@ -1,8 +1,13 @@
-"""R users through reticulate: r_scripts/degbridge.R end to end in a native Rscript."""
+"""R users: the R package degbridge (r_scripts/) end to end in a native Rscript, against Python.
+
+The R package's own tests (r_scripts/tests/testthat, run by R CMD check) compare its numbers
+with limma, edgeR and DESeq2 called natively in the same R session; here its results are
+compared with the Python API's on the same data, and the old entry point (sourcing
+``degbridge.R``) is checked to attach the installed package.
+"""
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -11,14 +16,18 @@ import pytest
 
 from degbridge import LeakageWarning, compare, run_limma
 
-from .conftest import read_full, run_rscript, skip_without_reticulate
+from .conftest import read_full, run_rscript
+from .r_package import PREAMBLE, install_r_package, r_package_environment
 
 pytestmark = pytest.mark.r
 
 SCRIPT = r"""
+.libPaths(c(Sys.getenv("DEGBRIDGE_R_LIB"), .libPaths()))
 library(reticulate)
 use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
+## the old entry point of R users: it attaches the installed R package
 source(import("degbridge")$r_script_path("degbridge.R"))
+stopifnot("package:degbridge" %in% search())
 
 counts <- as.matrix(read.delim(gzfile(Sys.getenv("AIRWAY_COUNTS")), row.names = 1, check.names = FALSE))
 samples <- read.delim(Sys.getenv("AIRWAY_SAMPLES"), row.names = 1)
@@ -63,21 +72,22 @@ logged <- withCallingHandlers(
 
 
 @pytest.fixture(scope="module")
-def from_r(tmp_path_factory):
-    skip_without_reticulate()
+def r_lib(tmp_path_factory):
+    return install_r_package(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def from_r(tmp_path_factory, r_lib):
     import importlib.resources
-    import os
 
     d = tmp_path_factory.mktemp("from_r")
     data = importlib.resources.files("degbridge").joinpath("data")
-    os.environ["DEGBRIDGE_PYTHON"] = sys.executable
-    os.environ["AIRWAY_COUNTS"] = str(data.joinpath("airway_counts.tsv.gz"))
-    os.environ["AIRWAY_SAMPLES"] = str(data.joinpath("airway_samples.tsv"))
-    try:
+    with r_package_environment(
+        r_lib,
+        AIRWAY_COUNTS=str(data.joinpath("airway_counts.tsv.gz")),
+        AIRWAY_SAMPLES=str(data.joinpath("airway_samples.tsv")),
+    ):
         out = run_rscript(SCRIPT, d)
-    finally:
-        for key in ("DEGBRIDGE_PYTHON", "AIRWAY_COUNTS", "AIRWAY_SAMPLES"):
-            os.environ.pop(key, None)
     return d, out
 
 
@@ -117,7 +127,7 @@ def test_compare_from_r_equals_python(from_r, airway):
 def test_errors_reach_r_as_r_errors(from_r):
     d, out = from_r
     assert "ERROR: ValueError: contrast \"system('touch PWNED')\": unexpected text" in out
-    assert "ERROR2: method 'voom' needs raw integer counts, but gene ENSG" in out
+    assert "ERROR2: degbridge_limma: method 'voom' needs raw integer counts, but gene ENSG" in out
     assert not (d / "PWNED").exists()
 
 
@@ -140,9 +150,12 @@ BATCH = ["b1", "b2", "b3", "b4"] * 2
 PERM = [5, 2, 7, 0, 4, 1, 6, 3]  # the sheets' row order (0-based), not the matrix's
 
 SHUFFLED_SCRIPT = r"""
+.libPaths(c(Sys.getenv("DEGBRIDGE_R_LIB"), .libPaths()))
 library(reticulate)
 use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
+## the old entry point of R users: it attaches the installed R package
 source(import("degbridge")$r_script_path("degbridge.R"))
+stopifnot("package:degbridge" %in% search())
 try_msg <- function(expr) tryCatch({ expr; "no error" }, error = function(e) conditionMessage(e))
 
 x <- read_matrix_bin("expr")
@@ -205,19 +218,13 @@ def _shuffled_expr() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def shuffled_from_r(tmp_path_factory):
-    skip_without_reticulate()
-    import os
-
+def shuffled_from_r(tmp_path_factory, r_lib):
     from .conftest import write_matrix_bin
 
     d = tmp_path_factory.mktemp("shuffled_from_r")
     write_matrix_bin(_shuffled_expr().to_numpy(), d / "expr")
-    os.environ["DEGBRIDGE_PYTHON"] = sys.executable
-    try:
+    with r_package_environment(r_lib):
         out = run_rscript(SHUFFLED_SCRIPT, d)
-    finally:
-        os.environ.pop("DEGBRIDGE_PYTHON", None)
     return d, out
 
 
@@ -286,3 +293,77 @@ def test_sample_missing_from_sheet_named_in_python():
     no_ids = sheet.drop(columns="sample").reset_index(drop=True)
     with pytest.raises(ValueError, match="the sample table has no sample IDs"):
         run_limma(expr, samples=no_ids, design="~ grp", coef="grptrt", method="ls")
+
+
+# ---------------------------------------------------------------------------------------
+# Bioconductor objects from R, the three methods, against the Python API
+# ---------------------------------------------------------------------------------------
+
+BIOC_SCRIPT = (
+    PREAMBLE
+    + r"""
+se <- degbridge_airway()
+stopifnot(is(se, "SummarizedExperiment"), identical(dim(se), c(38694L, 8L)),
+          identical(levels(se$dex), c("control", "treated")))
+tab <- suppressMessages(degbridge_limma(se, design = ~ celltype + dex, coef = "dextreated"))
+write_full(tab, "se_limma.tsv")
+sub <- se[1:4000, ]
+write_full(degbridge_edger(sub, design = ~ celltype + dex, coef = "dextreated"), "edger.tsv")
+write_full(degbridge_edger(sub, groups = "dex", test = "exact"), "edger_exact.tsv")
+write_full(degbridge_deseq2(se[1:1500, ], design = ~ celltype + dex, coef = "dextreated"),
+           "deseq2.tsv")
+se2 <- degbridge_add_rowdata(se, tab, prefix = "dex_")
+write_full(as.data.frame(SummarizedExperiment::rowData(se2)), "rowdata.tsv")
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def bioc_from_r(tmp_path_factory, r_lib):
+    d = tmp_path_factory.mktemp("bioc_from_r")
+    with r_package_environment(r_lib):
+        run_rscript(BIOC_SCRIPT, d)
+    return d
+
+
+def test_summarized_experiment_from_r_equals_python(bioc_from_r, airway):
+    from .conftest import assert_same_table
+
+    counts, samples = airway
+    ours = run_limma(
+        counts, samples=samples, design="~ celltype + dex", coef="dextreated", method="voom"
+    )
+    theirs = read_full(bioc_from_r / "se_limma.tsv")
+    assert list(theirs.index) == list(ours.index)
+    assert_same_table(pd.DataFrame(ours), theirs, rtol=1e-12)
+    rowdata = read_full(bioc_from_r / "rowdata.tsv")
+    assert list(rowdata.index) == list(counts.index)  # every gene of the SE, in its order
+    tested = rowdata.dropna(subset=["dex_logFC"]).rename(columns=lambda c: c.removeprefix("dex_"))
+    assert_same_table(pd.DataFrame(ours), tested, rtol=1e-12)
+    assert rowdata["dex_logFC"].isna().sum() == len(counts) - len(ours)
+
+
+def test_edger_and_deseq2_from_r_equal_python(bioc_from_r, airway):
+    from degbridge import run_deseq2, run_edger
+
+    from .conftest import assert_same_table
+
+    counts, samples = airway
+    edger_names = {"logCPM": "AveExpr", "PValue": "P.Value", "FDR": "adj.P.Val"}
+    ours = run_edger(
+        counts.iloc[:4000], samples=samples, design="~ celltype + dex", coef="dextreated"
+    )
+    theirs = read_full(bioc_from_r / "edger.tsv").rename(columns=edger_names)
+    assert list(theirs.index) == list(ours.index)
+    assert_same_table(pd.DataFrame(ours), theirs, rtol=1e-12)
+    ours = run_edger(counts.iloc[:4000], groups=samples["dex"], test="exact")
+    theirs = read_full(bioc_from_r / "edger_exact.tsv").rename(columns=edger_names)
+    assert_same_table(pd.DataFrame(ours), theirs, rtol=1e-12)
+    ours = run_deseq2(
+        counts.iloc[:1500], samples=samples, design="~ celltype + dex", coef="dextreated"
+    )
+    theirs = read_full(bioc_from_r / "deseq2.tsv").rename(
+        columns={"log2FoldChange": "logFC", "stat": "t", "pvalue": "P.Value", "padj": "adj.P.Val"}
+    )
+    assert list(theirs.index) == list(ours.index)
+    assert_same_table(pd.DataFrame(ours), theirs, rtol=1e-12)

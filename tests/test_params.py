@@ -1,9 +1,11 @@
 """One method default rule and one source for option values and descriptions (issue 12).
 
 The rule (``method=None``: raw counts → voom, anything else → ls) is checked against literal
-expectations, then against the R helper's own implementation in a native Rscript; the
-descriptions of ``degbridge._params.LIMMA_DOCS`` against the rendered ``run_limma`` and
-``tl.de`` (= ``tl.limma``) docstrings, the CLI's ``--help`` and the comment block of ``r_scripts/degbridge.R``.
+expectations, then against the R package's own implementation in a native Rscript; the
+descriptions of ``degbridge._params.LIMMA_DOCS`` (and ``EDGER_DOCS``, ``DESEQ2_DOCS``) against
+the rendered ``run_limma`` and ``tl.de`` (= ``tl.limma``) docstrings, the CLI's ``--help`` and
+the roxygen ``@param`` entries of the R package's ``degbridge_limma``, ``degbridge_edger`` and
+``degbridge_deseq2``.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from degbridge._params import (
     R_NAMES,
     WEIGHTS,
     first_sentence,
-    render_r_docs,
     resolve_method,
 )
 from degbridge.de import limma as limma_mod
 
-from .conftest import random_expr, read_full, run_rscript, skip_without_reticulate, write_matrix_bin
+from .conftest import random_expr, read_full, run_rscript, write_matrix_bin
+from .r_package import PREAMBLE, install_r_package, r_package_environment
 
 COUNTS_WHY = "raw counts detected (non-negative integers)"
 LOG_WHY = "log-expression detected (not all non-negative integers)"
@@ -241,7 +243,7 @@ def test_run_limma_records_the_choice_and_fits_that_method():
 # ---------------------------------------------------------------------------------------
 
 R_RULE = r"""
-source(Sys.getenv("DEGBRIDGE_R_HELPER"))
+source(Sys.getenv("DEGBRIDGE_R_RULE"))  # r_scripts/R/limma.R, the R package's rule
 stopifnot(.degbridge_count_tolerance == 1e-8)
 out <- character(0)
 for (name in strsplit(Sys.getenv("CASES"), ",")[[1]]) {
@@ -265,7 +267,7 @@ def test_r_helper_chooses_like_python(tmp_path, monkeypatch):
     cases = _edge_cases()
     for name, (values, _) in cases.items():
         write_matrix_bin(values, tmp_path / name)
-    monkeypatch.setenv("DEGBRIDGE_R_HELPER", degbridge.r_script_path("degbridge.R"))
+    monkeypatch.setenv("DEGBRIDGE_R_RULE", degbridge.r_script_path("limma.R"))
     monkeypatch.setenv("CASES", ",".join(cases))
     run_rscript(R_RULE, tmp_path)
     rows = [line.split("\t") for line in (tmp_path / "choices.tsv").read_text().splitlines()]
@@ -278,10 +280,9 @@ def test_r_helper_chooses_like_python(tmp_path, monkeypatch):
         assert method == expected, name
 
 
-R_END_TO_END = r"""
-library(reticulate)
-use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
-source(import("degbridge")$r_script_path("degbridge.R"))
+R_END_TO_END = (
+    PREAMBLE
+    + r"""
 counts <- read_matrix_bin("counts")
 dimnames(counts) <- list(paste0("g", seq_len(nrow(counts)) - 1L), paste0("s", 0:5))
 grp <- rep(c("a", "b"), each = 3)
@@ -302,17 +303,18 @@ bad <- tryCatch(degbridge_limma(counts, groups = grp, contrast = "b - a", method
 writeLines(c(attr(tab, "method_choice"), attr(lg, "method_choice"),
              attr(given, "method_choice"), bad, msgs), "choices.txt")
 """
+)
 
 
 @pytest.mark.r
-def test_r_helper_default_end_to_end(tmp_path, monkeypatch):
-    skip_without_reticulate()
+def test_r_helper_default_end_to_end(tmp_path, tmp_path_factory):
+    lib = install_r_package(tmp_path_factory)
     counts = pd.DataFrame(_counts(5, (150, 6)), columns=[f"s{j}" for j in range(6)])
     counts.index = [f"g{i}" for i in range(150)]
     counts.iloc[:20, 3:] *= 3
     write_matrix_bin(counts.to_numpy(), tmp_path / "counts")
-    monkeypatch.setenv("DEGBRIDGE_PYTHON", sys.executable)
-    run_rscript(R_END_TO_END, tmp_path)
+    with r_package_environment(lib):
+        run_rscript(R_END_TO_END, tmp_path)
     lines = (tmp_path / "choices.txt").read_text().splitlines()
     groups = list("aaabbb")
     auto = degbridge.run_limma(counts, groups=groups, contrast="b - a", filter=None)
@@ -398,31 +400,51 @@ def test_cli_help_is_the_first_sentence(command):
     assert re.sub(r"\s+", "", first_sentence(LIMMA_DOCS["prior_count"])) not in text
 
 
-def _r_block() -> tuple[str, dict[str, str]]:
-    text = Path(degbridge.r_script_path("degbridge.R")).read_text(encoding="utf-8")
-    begin, end = _params.R_DOCS_BEGIN, _params.R_DOCS_END
-    block = text[text.index(begin) : text.index(end) + len(end)]
+def _roxygen_params(path: Path, function: str) -> dict[str, str]:
+    """The roxygen ``@param`` entries of the block just above ``function <- function(``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith(f"{function} <- function("))
+    start = end
+    while start > 0 and lines[start - 1].startswith("#'"):
+        start -= 1
     entries: dict[str, list[str]] = {}
-    for line in block.splitlines()[1:-1]:
-        m = re.fullmatch(r"##   (\S+)\s+(.*)", line)
-        if m and not line.startswith("##    "):
+    current = None
+    for line in lines[start:end]:
+        text = line.removeprefix("#'").strip()
+        m = re.fullmatch(r"@param (\S+) (.*)", text)
+        if m:
             current = m[1]
             entries[current] = [m[2]]
-        else:
-            entries[current].append(line.removeprefix("##").strip())
-    return block, {k: _flat(" ".join(v)) for k, v in entries.items()}
+        elif text.startswith("@"):
+            current = None
+        elif current is not None:
+            entries[current].append(text)
+    return {k: _flat(" ".join(v)) for k, v in entries.items()}
 
 
-def test_r_helper_documents_the_same_text():
-    block, entries = _r_block()
-    expected = {R_NAMES.get(k, k): _flat(v) for k, v in LIMMA_DOCS.items()}
-    assert entries == expected
-    assert block == render_r_docs()  # regenerate with render_r_docs() after editing LIMMA_DOCS
-    # each documented name is an argument of degbridge_limma
-    text = Path(degbridge.r_script_path("degbridge.R")).read_text(encoding="utf-8")
-    signature = text[text.index("degbridge_limma <- function(") :].split("{", 1)[0]
-    arguments = set(re.findall(r"([A-Za-z.]+)\s*=", signature)) | {"x"}
-    assert set(entries) <= arguments
+R_PACKAGE_DOCS = {
+    "degbridge_limma": ("limma.R", LIMMA_DOCS),
+    "degbridge_edger": ("edger.R", _params.EDGER_DOCS),
+    "degbridge_deseq2": ("deseq2.R", _params.DESEQ2_DOCS),
+}
+
+
+@pytest.mark.parametrize("function", list(R_PACKAGE_DOCS))
+def test_r_package_documents_the_same_text(function):
+    """Each option's roxygen ``@param`` starts with its one description (``%`` escaped as
+    roxygen needs); R-only remarks may follow. Each is an argument of the R function."""
+    file, docs = R_PACKAGE_DOCS[function]
+    path = Path(degbridge.r_script_path(file))
+    entries = _roxygen_params(path, function)
+    for name, text in docs.items():
+        r_name = R_NAMES.get(name, name)
+        assert r_name in entries, (function, r_name)
+        written = entries[r_name].replace("\\%", "%")
+        assert written.startswith(_flat(text)), (function, r_name, _flat(text))
+    text = path.read_text(encoding="utf-8")
+    signature = text[text.index(f"{function} <- function(") :].split("{", 1)[0]
+    arguments = set(re.findall(r"([A-Za-z._]+)\s*=", signature)) | {"x"}
+    assert {R_NAMES.get(k, k) for k in docs} <= arguments
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,14 +1,13 @@
-"""The R helper's fit functions (r_scripts/degbridge.R) in a native Rscript through reticulate.
+"""The R package's kept limma fit in a native Rscript, against the Python API.
 
-degbridge_fit / degbridge_test / degbridge_decide_tests / degbridge_camera / degbridge_fry,
-called from plain R on airway, give the numbers of the Python API (fit_limma, LimmaFit.test,
-decide_tests, camera, fry), which tests/test_fit.py and tests/test_genesets_go.py check
-against limma's User's Guide code.
+degbridge_fit / degbridge_test / degbridge_decide_tests and limma's camera() / fry() on a
+degbridge_fit (the R package's S3 methods), called from plain R on airway, give the numbers of
+the Python API (fit_limma, LimmaFit.test, decide_tests, camera, fry), which tests/test_fit.py
+and tests/test_genesets_go.py check against limma's User's Guide code (and the R package's own
+tests, r_scripts/tests/testthat/test-fit.R, against limma called natively).
 """
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import pandas as pd
@@ -16,14 +15,14 @@ import pytest
 
 from degbridge import decide_tests, fit_limma, gene_sets
 
-from .conftest import assert_same_table, read_full, run_rscript, skip_without_reticulate
+from .conftest import assert_same_table, read_full, run_rscript
+from .r_package import PREAMBLE, install_r_package, r_package_environment
 
 pytestmark = pytest.mark.r
 
-SCRIPT = r"""
-library(reticulate)
-use_python(Sys.getenv("DEGBRIDGE_PYTHON"), required = TRUE)
-source(import("degbridge")$r_script_path("degbridge.R"))
+SCRIPT = (
+    PREAMBLE
+    + r"""
 read_gmt <- function(path) {
   lines <- strsplit(readLines(path), "\t")
   sets <- lapply(lines, function(x) x[-(1:2)])
@@ -44,23 +43,22 @@ stopifnot(is(dt, "TestResults"))
 write.table(data.frame(gene = rownames(dt), unclass(dt), check.names = FALSE), "decide.tsv",
             sep = "\t", quote = FALSE, row.names = FALSE)
 sets <- read_gmt("sets.gmt")
-write_full(degbridge_camera(f, sets, coef = "dextreated"), "camera.tsv")
-write_full(degbridge_fry(f, sets, coef = "dextreated"), "fry.tsv")
-write_full(suppressMessages(degbridge_camera(f, "GO:CC", coef = "dextreated", min.size = 10,
-                                             max.size = 500)), "camera_cc.tsv")
+write_full(limma::camera(f, sets, coef = "dextreated"), "camera.tsv")
+write_full(limma::fry(f, sets, coef = "dextreated"), "fry.tsv")
+write_full(suppressMessages(limma::camera(f, "GO:CC", coef = "dextreated", min.size = 10,
+                                          max.size = 500)), "camera_cc.tsv")
 err <- tryCatch(degbridge_test(f, contrast = "dexfoo"), error = function(e) conditionMessage(e))
 cat("ERROR:", err, "\n")
-err2 <- tryCatch(degbridge_camera(f, list(s = c("7157", "672")), coef = "dextreated"),
+err2 <- tryCatch(limma::camera(f, list(s = c("7157", "672")), coef = "dextreated"),
                  error = function(e) conditionMessage(e))
 cat("ERROR2:", err2, "\n")
 """
+)
 
 
 @pytest.fixture(scope="module")
 def from_r(tmp_path_factory, airway):
-    skip_without_reticulate()
-    import os
-
+    lib = install_r_package(tmp_path_factory)
     d = tmp_path_factory.mktemp("r_helper_fit")
     counts, samples = airway
     counts.astype(int).to_csv(d / "airway_counts.tsv", sep="\t")
@@ -74,11 +72,8 @@ def from_r(tmp_path_factory, airway):
     (d / "sets.gmt").write_text(
         "".join(f"{k}\tdrawn\t" + "\t".join(v) + "\n" for k, v in sets.items())
     )
-    os.environ["DEGBRIDGE_PYTHON"] = sys.executable
-    try:
+    with r_package_environment(lib):
         out = run_rscript(SCRIPT, d)
-    finally:
-        os.environ.pop("DEGBRIDGE_PYTHON", None)
     return d, out, sets
 
 

@@ -32,17 +32,23 @@ logger = logging.getLogger("degbridge.r")
 APT_COMMAND = "apt-get install -y r-base-core r-bioc-limma r-bioc-edger r-cran-statmod"
 R_PACKAGES = {"limma": "r-bioc-limma", "edgeR": "r-bioc-edger", "statmod": "r-cran-statmod"}
 RPY2_SPEC = "rpy2>=3.5.13,<3.6"
+#: The R files sourced into the embedded session (a private environment), as paths inside the
+#: R package ``r_scripts/`` (see :func:`r_package_path`): the analyses in ``R/`` are the R
+#: package's own code, the same file serving both; the helpers only the Python bridge needs
+#: live in ``inst/bridge/``, outside ``R/``, so that they are not part of the R package's code.
 R_FILES = (
-    "bridge.R",
-    "limma_de.R",
-    "limma_fit.R",
-    "annotation.R",
-    "genesets.R",
-    "plots.R",
-    "edger_de.R",
-    "deseq2_de.R",
-    "splines.R",
+    "inst/bridge/bridge.R",
+    "R/limma_de.R",
+    "R/limma_fit.R",
+    "inst/bridge/annotation.R",
+    "R/genesets.R",
+    "inst/bridge/plots.R",
+    "R/edger_de.R",
+    "R/deseq2_de.R",
+    "R/splines.R",
 )
+#: Where :func:`r_script_path` looks for a file given by name only, in this order.
+R_SOURCE_DIRS = ("R", "inst/bridge", "inst")
 
 #: R's initial vector heap for the embedded session, unless the user set ``R_VSIZE``
 #: (then theirs is used). R's default (64 MB) is shrunk back after every call, once Python
@@ -62,7 +68,7 @@ _session_error: RNotAvailableError | None = None
 
 
 def r_scripts_dir() -> Path:
-    """The folder holding degbridge's R files (``limma_de.R``, ``degbridge.R``...).
+    """The folder holding degbridge's R code: the source of the R package ``degbridge``.
 
     In an installed wheel this is ``degbridge/r_scripts`` inside the package (found with
     :mod:`importlib.resources`); in an editable install from a checkout it is the checkout's
@@ -78,13 +84,40 @@ def r_scripts_dir() -> Path:
     raise RNotAvailableError(msg)
 
 
-def r_script_path(name: str = "degbridge.R") -> str:
-    """The path of one of degbridge's R files, e.g. for ``source()`` from R."""
-    path = r_scripts_dir() / name
-    if not path.is_file():
-        msg = f"no R file {name!r} in {r_scripts_dir()}"
-        raise FileNotFoundError(msg)
+def r_package_path() -> str:
+    """The source folder of the R package ``degbridge``, for ``R CMD INSTALL``.
+
+    The R package (``library(degbridge)``: limma, edgeR and DESeq2 on SummarizedExperiment,
+    SingleCellExperiment, DGEList, ExpressionSet or a matrix, and ``degbridge_compare``)
+    ships with the Python package; install it into R with::
+
+        R CMD INSTALL "$(python -c 'import degbridge.r; print(degbridge.r.r_package_path())')"
+    """
+    path = r_scripts_dir()
+    if not (path / "DESCRIPTION").is_file():
+        msg = f"{path} holds no R package (no DESCRIPTION file): a broken install?"
+        raise RNotAvailableError(msg)
     return str(path)
+
+
+def r_script_path(name: str = "degbridge.R") -> str:
+    """The path of one of degbridge's R files, e.g. ``limma_de.R`` for ``source()`` from R.
+
+    ``name`` is a file name, looked up in the R package's ``R/``, ``inst/bridge/`` and
+    ``inst/`` folders (:data:`R_SOURCE_DIRS`), or a path inside the package
+    (``"R/limma_de.R"``). ``degbridge.R`` (the default) is the old entry point for R users:
+    it now loads the installed R package (``library(degbridge)``), or says how to install it.
+    """
+    root = r_scripts_dir()
+    if "/" in name:
+        candidates = [root / name]
+    else:
+        candidates = [root / folder / name for folder in R_SOURCE_DIRS]
+    for path in candidates:
+        if path.is_file() and path.resolve().is_relative_to(root.resolve()):
+            return str(path)
+    msg = f"no R file {name!r} in {root} (looked in {', '.join(R_SOURCE_DIRS)})"
+    raise FileNotFoundError(msg)
 
 
 def _rpy2_problem() -> str | None:

@@ -56,7 +56,7 @@ degbridge_make_fit <- function(parts, design, genes = NULL) {
   }
   fit$design <- design
   fit$method <- "ls"
-  new("MArrayLM", fit)
+  methods::new("MArrayLM", fit)
 }
 
 ## limma's topTable with its filtering and sorting options, on contrasts (or coefficients) of

@@ -1,0 +1,4 @@
+library(testthat)
+library(degbridge)
+
+test_check("degbridge")
