@@ -23,7 +23,9 @@ import pandas as pd
 
 from ._params import check_method_options, check_param
 from .de.contrasts import contrast_matrix
+from .de.deseq2 import check_fit_options, check_nested, results_options
 from .de.design import Design, check_design, design_from_groups, design_from_matrix, sample_order
+from .de.edger import check_lfc, exact_pair
 from .de.formula import design_from_formula
 from .features.annotation import detect_keytype
 from .r._session import r_script_path
@@ -132,41 +134,6 @@ def _contrast_spec(contrast):
     return contrast
 
 
-def _exact_pair(design: Design, cmat: np.ndarray, names: list[str], given: bool) -> list[int]:
-    """edgeR's exactTest(pair = ): the two groups' 1-based design columns, lower first.
-
-    The rule of :func:`degbridge.run_edger` for ``test="exact"``: ``groups=`` with exactly two
-    levels, and a contrast of one group against the other (by default the second against the
-    first, as ``exactTest``).
-    """
-    columns = design.columns
-    if not given:
-        return [1, 2]
-    vec = cmat[:, 0] if cmat.shape[1] == 1 else None
-    if vec is None or sorted(vec.tolist()) != [-1.0, 1.0]:
-        msg = (
-            f"test='exact' tests one group against the other: contrast must be "
-            f"'{columns[1]} - {columns[0]}' or '{columns[0]} - {columns[1]}', not "
-            f"{names if len(names) != 1 else names[0]!r}"
-        )
-        raise ValueError(msg)
-    return [int(np.flatnonzero(vec < 0)[0]) + 1, int(np.flatnonzero(vec > 0)[0]) + 1]
-
-
-def _nested(reduced: Design, full: Design) -> None:
-    """DESeq2's LRT: the reduced model must be nested in the full one (as run_deseq2 checks)."""
-    check_design(reduced)
-    X, R = full.matrix, reduced.matrix
-    if R.shape[1] >= X.shape[1] or np.linalg.matrix_rank(np.hstack([X, R])) > np.linalg.matrix_rank(
-        X
-    ):
-        msg = (
-            f"reduced= {reduced.columns} must be nested in the full design {full.columns}: "
-            "fewer columns, each a combination of the full design's"
-        )
-        raise ValueError(msg)
-
-
 def design_inputs(
     sample_ids,
     samples: dict[str, Any] | None = None,
@@ -235,40 +202,8 @@ def design_inputs(
         msg = f"method must be one of {list(DESIGN_METHODS)}, not {method!r}"
         raise ValueError(msg)
     sample_ids = [str(s) for s in _as_list(sample_ids)]
-    if match not in ("ids", "position"):
-        msg = f'match must be "ids" or "position", not {match!r}'
-        raise ValueError(msg)
-    frame = None
-    order = None
-    if samples is not None or sample_rownames is not None:
-        raw = _sample_frame(samples, levels, sample_rownames, samples_nrow)
-        order = sample_order(
-            raw,
-            sample_ids,
-            positional_ok=match == "position",
-            position_hint=(
-                ', or pass match = "position" to take its rows in the order of colnames(x)'
-            ),
-        )
-        frame = raw.iloc[order].copy()
-        frame.index = sample_ids
-    groups_levels = _as_list((levels or {}).get(".groups"))
-    if groups_column is not None:
-        if frame is None or groups_column not in frame.columns:
-            have = [] if frame is None else [str(c) for c in frame.columns]
-            msg = f"groups={groups_column!r} is not a column of the sample table (columns: {have})"
-            raise ValueError(msg)
-        column = frame[groups_column]
-        if column.isna().any():
-            bad = list(frame.index[column.isna().to_numpy()][:5])
-            msg = f"groups column {groups_column!r} has missing values for samples {bad}"
-            raise ValueError(msg)
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            column = column.cat.remove_unused_categories()
-            groups_levels = [str(c) for c in column.cat.categories]
-        groups = [str(g) for g in column]
-    elif groups is not None:
-        groups = [str(g) for g in _as_list(groups)]
+    frame, order = _aligned_sheet(sample_ids, samples, levels, sample_rownames, samples_nrow, match)
+    groups, groups_levels = _groups(frame, groups, groups_column, levels)
     design = _design(
         sample_ids, frame, formula, groups, groups_levels, design_matrix, design_colnames
     )
@@ -287,32 +222,20 @@ def design_inputs(
     else:
         cmat, names, coefs = contrast_matrix(spec, design.columns)
     out: dict[str, Any] = {}
-    if exact:
-        out["pair"] = _exact_pair(design, cmat, names, given=spec is not None)
-        if spec is None:
-            names = [f"{design.columns[1]} - {design.columns[0]}"]
+    if exact:  # the rule of run_edger(test="exact")
+        given = spec is not None
+        out["pair"] = (
+            exact_pair(design.columns, cmat, names[0] if len(names) == 1 else names)
+            if given
+            else [1, 2]
+        )
+        names = names[:1] if given else [f"{design.columns[1]} - {design.columns[0]}"]
         cmat, coefs = np.zeros((design.matrix.shape[1], 0)), []
-        names = names[:1]
     if method == "deseq2" and len(names) != 1 and not design_only:
         msg = f"DESeq2 tests one contrast at a time; got {len(names)}: {names}"
         raise ValueError(msg)
     if method == "deseq2" and test == "LRT":
-        if reduced is not None:
-            if frame is None or frame.shape[1] == 0:
-                msg = "a formula reduced= needs a sample table: pass samples= (one row per sample)"
-                raise ValueError(msg)
-            red = design_from_formula(reduced, frame)
-        elif reduced_matrix is not None:
-            red = _design(sample_ids, None, None, None, [], reduced_matrix, reduced_colnames)
-        else:
-            msg = "test='LRT' needs reduced= (a formula such as ~ celltype, or a numeric matrix)"
-            raise ValueError(msg)
-        _nested(red, design)
-        out.update(
-            reduced=red.matrix.ravel(order="F").tolist(),
-            reduced_ncol=int(red.matrix.shape[1]),
-            reduced_colnames=list(red.columns),
-        )
+        out.update(_reduced(sample_ids, frame, design, reduced, reduced_matrix, reduced_colnames))
     single_coef = len(names) == 1 and bool(coefs) and coefs[0] is not None
     return {
         "design": design.matrix.ravel(order="F").tolist(),
@@ -324,6 +247,68 @@ def design_inputs(
         "coef": int(coefs[0] + 1) if single_coef else None,
         "order": order,
         **out,
+    }
+
+
+def _aligned_sheet(sample_ids, samples, levels, sample_rownames, samples_nrow, match):
+    """The sample sheet in ``colnames(x)`` order and that order (0-based rows), or Nones."""
+    if match not in ("ids", "position"):
+        msg = f'match must be "ids" or "position", not {match!r}'
+        raise ValueError(msg)
+    if samples is None and sample_rownames is None:
+        return None, None
+    raw = _sample_frame(samples, levels, sample_rownames, samples_nrow)
+    order = sample_order(
+        raw,
+        sample_ids,
+        positional_ok=match == "position",
+        position_hint=', or pass match = "position" to take its rows in the order of colnames(x)',
+    )
+    frame = raw.iloc[order].copy()
+    frame.index = sample_ids
+    return frame, order
+
+
+def _groups(frame, groups, groups_column, levels):
+    """One group label per sample (from ``groups`` or a sheet column) and the levels' order."""
+    groups_levels = _as_list((levels or {}).get(".groups"))
+    if groups_column is not None:
+        if frame is None or groups_column not in frame.columns:
+            have = [] if frame is None else [str(c) for c in frame.columns]
+            msg = f"groups={groups_column!r} is not a column of the sample table (columns: {have})"
+            raise ValueError(msg)
+        column = frame[groups_column]
+        if column.isna().any():
+            bad = list(frame.index[column.isna().to_numpy()][:5])
+            msg = f"groups column {groups_column!r} has missing values for samples {bad}"
+            raise ValueError(msg)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.cat.remove_unused_categories()
+            groups_levels = [str(c) for c in column.cat.categories]
+        return [str(g) for g in column], groups_levels
+    if groups is not None:
+        return [str(g) for g in _as_list(groups)], groups_levels
+    return None, groups_levels
+
+
+def _reduced(sample_ids, frame, design, reduced, reduced_matrix, reduced_colnames) -> dict:
+    """DESeq2's LRT: the reduced model (a formula over the sheet or a matrix), nested in the
+    design (the rule of run_deseq2), as plain lists."""
+    if reduced is not None:
+        if frame is None or frame.shape[1] == 0:
+            msg = "a formula reduced= needs a sample table: pass samples= (one row per sample)"
+            raise ValueError(msg)
+        red = design_from_formula(reduced, frame)
+    elif reduced_matrix is not None:
+        red = _design(sample_ids, None, None, None, [], reduced_matrix, reduced_colnames)
+    else:
+        msg = "test='LRT' needs reduced= (a formula such as ~ celltype, or a numeric matrix)"
+        raise ValueError(msg)
+    check_nested(red, design)
+    return {
+        "reduced": red.matrix.ravel(order="F").tolist(),
+        "reduced_ncol": int(red.matrix.shape[1]),
+        "reduced_colnames": list(red.columns),
     }
 
 
@@ -390,33 +375,12 @@ def check_options(
         check_method_options(None, options)
     else:
         check_method_options(family, options)
-    if family == "edger" and options.get("test") == "exact" and options.get("lfc", 0) > 0:
-        msg = "lfc > 0 (glmTreat) needs a GLM fit: use test='ql' or test='lrt', not 'exact'"
-        raise ValueError(msg)
+    if family == "edger":
+        check_lfc(options.get("lfc", 0.0), options.get("test", "ql"))
     if family == "deseq2":
         test = options.get("test", "Wald")
-        threshold = (
-            options.get("lfc_threshold", 0) > 0
-            or options.get("alt_hypothesis", "greaterAbs") != "greaterAbs"
-        )
-        if test == "Wald" and reduced_given:
-            msg = "reduced= is for test='LRT'; the Wald test has no reduced model"
-            raise ValueError(msg)
-        if options.get("shrink") is not None and test == "LRT":
-            msg = "shrink='normal' shrinks Wald-test fold changes; use it with test='Wald'"
-            raise ValueError(msg)
-        if threshold and test == "LRT":
-            msg = (
-                "lfc_threshold/alt_hypothesis test the fold change against a threshold with "
-                "the Wald test (DESeq2's results()); use them with test='Wald', not 'LRT'"
-            )
-            raise ValueError(msg)
-        if threshold and options.get("shrink") is not None:
-            msg = (
-                "shrink='normal' with lfc_threshold/alt_hypothesis: DESeq2 tests a threshold "
-                "on unshrunken Wald fold changes; leave shrink=None"
-            )
-            raise ValueError(msg)
+        check_fit_options(test, "reduced" if reduced_given else None)
+        results_options(test, **{k: v for k, v in options.items() if k not in ("test", "reduced")})
 
 
 def data_path(name: str) -> str:

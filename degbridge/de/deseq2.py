@@ -60,7 +60,15 @@ from .backend import (
 from .design import Design, check_design, design_from_matrix
 from .formula import design_from_formula
 
-__all__ = ["DESEQ2_APT", "DESeq2Fit", "fit_deseq2", "run_deseq2"]
+__all__ = [
+    "DESEQ2_APT",
+    "DESeq2Fit",
+    "check_fit_options",
+    "check_nested",
+    "fit_deseq2",
+    "results_options",
+    "run_deseq2",
+]
 
 DESEQ2_APT = "apt-get install -y r-bioc-deseq2"
 
@@ -136,9 +144,15 @@ def run_deseq2(
         DESeq2 itself failed (R's message).
     """
     started = time.perf_counter()
-    _check_fit_options(test, reduced)
-    results_options = _results_options(
-        test, shrink, lfc_threshold, alt_hypothesis, independent_filtering, alpha, cooks_cutoff
+    check_fit_options(test, reduced)
+    options = results_options(
+        test,
+        shrink=shrink,
+        lfc_threshold=lfc_threshold,
+        alt_hypothesis=alt_hypothesis,
+        independent_filtering=independent_filtering,
+        alpha=alpha,
+        cooks_cutoff=cooks_cutoff,
     )
     check_contrast_or_coef(contrast, coef)
     mat, des, red = _prepare(
@@ -148,13 +162,13 @@ def run_deseq2(
     with in_r() as r:
         _check_deseq2(r)
         robj, info, r_warnings = _fit_in_r(r, mat, des, test, red)
-        frame, more, filter_threshold = _test_in_r(r, robj, mat.genes, des, spec, results_options)
+        frame, more, filter_threshold = _test_in_r(r, robj, mat.genes, des, spec, options)
         versions = r.versions()
         del robj
     r.warn_r(r_warnings + more, "DESeq2", stacklevel=2)
     meta = _fit_meta(mat, des, test, red, info, versions)
     meta.update(source="run_deseq2", seconds=round(time.perf_counter() - started, 3))
-    return _table(frame, meta, des, spec, results_options, filter_threshold)
+    return _table(frame, meta, des, spec, options, filter_threshold)
 
 
 @fill_docs
@@ -196,7 +210,7 @@ def fit_deseq2(
         The ``DESeqDataSet``, kept as R's serialised object (picklable).
     """
     started = time.perf_counter()
-    _check_fit_options(test, reduced)
+    check_fit_options(test, reduced)
     mat, des, red = _prepare(
         counts, groups, samples, design, reduced, test, gene_ids, sample_ids, layer
     )
@@ -276,9 +290,10 @@ class DESeq2Fit(SerializedFit):
             What ``run_deseq2`` returns for the same arguments.
         """
         started = time.perf_counter()
-        options = _results_options(
-            self.test_kind, shrink, lfc_threshold, alt_hypothesis, independent_filtering,
-            alpha, cooks_cutoff,
+        options = results_options(
+            self.test_kind, shrink=shrink, lfc_threshold=lfc_threshold,
+            alt_hypothesis=alt_hypothesis, independent_filtering=independent_filtering,
+            alpha=alpha, cooks_cutoff=cooks_cutoff,
         )  # fmt: skip
         spec = _one_contrast(self.contrasts(contrast, coef=coef))
         with in_r() as r:
@@ -335,7 +350,8 @@ def _(fit: DESeq2Fit):
 # ---------------------------------------------------------------------------------------
 
 
-def _check_fit_options(test, reduced) -> None:
+def check_fit_options(test, reduced) -> None:
+    """``test`` and ``reduced`` of ``DESeq()``: declared values, and a reduced model with the LRT only."""
     check_param("test", test, DESEQ2_CONSTRAINTS["test"])
     check_param("reduced", reduced, DESEQ2_CONSTRAINTS["reduced"])
     if test == "LRT" and reduced is None:
@@ -346,10 +362,18 @@ def _check_fit_options(test, reduced) -> None:
         raise ValueError(msg)
 
 
-def _results_options(
-    test, shrink, lfc_threshold, alt_hypothesis, independent_filtering, alpha, cooks_cutoff
+def results_options(
+    test: str,
+    *,
+    shrink: str | None = None,
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
+    independent_filtering: bool = True,
+    alpha: float = 0.1,
+    cooks_cutoff: bool = True,
 ) -> dict[str, Any]:
-    """``results()``'s options, checked against ``_params.DESEQ2_CONSTRAINTS``."""
+    """``results()``'s options, checked against ``_params.DESEQ2_CONSTRAINTS`` and with each
+    other (a threshold with the Wald test only, not shrunken); the defaults are DESeq2's."""
     options = {
         "shrink": shrink,
         "lfc_threshold": lfc_threshold,
@@ -435,16 +459,21 @@ def _reduced_matrix(reduced, mat: Matrix, samples, full: Design) -> Design:
         red = design_from_formula(reduced, table)
     else:
         red = design_from_matrix(reduced, mat.samples)
+    check_nested(red, full)
+    return red
+
+
+def check_nested(red: Design, full: Design) -> None:
+    """The LRT's reduced model: a valid design nested in (of lower rank than) the full one."""
     check_design(red)
     X, R = full.matrix, red.matrix
     rank_full = np.linalg.matrix_rank(X)
-    if red.matrix.shape[1] >= X.shape[1] or np.linalg.matrix_rank(np.hstack([X, R])) > rank_full:
+    if R.shape[1] >= X.shape[1] or np.linalg.matrix_rank(np.hstack([X, R])) > rank_full:
         msg = (
             f"reduced= {red.columns} must be nested in the full design {full.columns}: fewer "
             "columns, each a combination of the full design's"
         )
         raise ValueError(msg)
-    return red
 
 
 # ---------------------------------------------------------------------------------------

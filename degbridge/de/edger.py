@@ -71,7 +71,15 @@ from .backend import (
 from .contrasts import contrast_matrix
 from .design import Design, check_design
 
-__all__ = ["EDGER_TESTS", "EdgerFit", "fit_edger", "native_columns", "run_edger"]
+__all__ = [
+    "EDGER_TESTS",
+    "EdgerFit",
+    "check_lfc",
+    "exact_pair",
+    "fit_edger",
+    "native_columns",
+    "run_edger",
+]
 
 EDGER_TESTS: tuple[str, ...] = EDGER_CONSTRAINTS["test"][0].values
 _METHOD_NAMES = {"ql": "edgeR-QL", "lrt": "edgeR-LRT", "exact": "edgeR exact test"}
@@ -149,7 +157,7 @@ def run_edger(
     """
     started = time.perf_counter()
     opts = _options(test, robust, normalize, filter)
-    lfc = _check_lfc(lfc, opts.test)
+    lfc = check_lfc(lfc, opts.test)
     check_contrast_or_coef(contrast, coef)
     mat, des = _prepare(counts, groups, samples, design, gene_ids, sample_ids, layer, opts)
     spec, pair = _what_to_test(opts.test, des, contrast, coef, from_groups=groups is not None)
@@ -275,7 +283,7 @@ class EdgerFit(SerializedFit):
             What ``run_edger`` returns for the same contrasts.
         """
         started = time.perf_counter()
-        lfc = _check_lfc(lfc, self.test_kind)
+        lfc = check_lfc(lfc, self.test_kind)
         spec, pair = self._tested(contrast, coef)
         with in_r() as r:
             robj = self.r_object(r)
@@ -313,7 +321,7 @@ class EdgerFit(SerializedFit):
         adjust_method
             R's ``p.adjust`` method.
         """
-        lfc = _check_lfc(lfc, self.test_kind)
+        lfc = check_lfc(lfc, self.test_kind)
         check_choice("sort_by", sort_by, TOP_SORT)
         check_choice("adjust_method", adjust_method, ADJUST_METHODS)
         p_value = check_number("p_value", p_value, 0, 1)
@@ -381,7 +389,8 @@ def _options(test, robust, normalize, filter) -> _Options:
     return _Options(test, robust, normalize or "none", filter not in (None, False))
 
 
-def _check_lfc(lfc, test: str) -> float:
+def check_lfc(lfc, test: str) -> float:
+    """edgeR's ``lfc`` (glmTreat's threshold): a number ≥ 0, and 0 for the exact test."""
     check_param("lfc", lfc, EDGER_CONSTRAINTS["lfc"])
     if lfc > 0 and test == "exact":
         msg = "lfc > 0 (glmTreat) needs a GLM fit: use test='ql' or test='lrt', not 'exact'"
@@ -439,16 +448,20 @@ def _what_to_test(test: str, des: Design, contrast, coef, *, from_groups: bool):
         matrix, names, coefs = np.array([[-1.0], [1.0]]), [contrast], [None]
     else:
         matrix, names, coefs = contrast_matrix(contrast, des.columns)
+    return Contrasts(matrix, names, coefs), exact_pair(des.columns, matrix, contrast)
+
+
+def exact_pair(columns: list[str], matrix: np.ndarray, contrast) -> list[int]:
+    """``exactTest(pair = )``: the two groups' 1-based codes of a contrast of one group against
+    the other (``matrix``: design columns × contrasts); ValueError for any other contrast."""
     vec = matrix[:, 0] if matrix.shape[1] == 1 else None
     if vec is None or sorted(vec.tolist()) != [-1.0, 1.0]:
         msg = (
             f"test='exact' tests one group against the other: contrast must be "
-            f"'{des.columns[1]} - {des.columns[0]}' or '{des.columns[0]} - {des.columns[1]}', "
-            f"not {contrast!r}"
+            f"'{columns[1]} - {columns[0]}' or '{columns[0]} - {columns[1]}', not {contrast!r}"
         )
         raise ValueError(msg)
-    pair = [int(np.flatnonzero(vec < 0)[0]) + 1, int(np.flatnonzero(vec > 0)[0]) + 1]
-    return Contrasts(matrix, names, coefs), pair
+    return [int(np.flatnonzero(vec < 0)[0]) + 1, int(np.flatnonzero(vec > 0)[0]) + 1]
 
 
 # ---------------------------------------------------------------------------------------
