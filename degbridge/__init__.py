@@ -78,6 +78,7 @@ _LAZY = {
     "to_r": ".handback",
     "write_results": ".handback",
     "r_script_path": ".r",
+    "r_package_path": ".r",
     "r_available": ".r",
     "tl": ".sc.tl",
     "get": ".sc.get",
@@ -123,6 +124,7 @@ __all__ = [
     "pp",
     "pseudobulk",
     "r_available",
+    "r_package_path",
     "r_script_path",
     "read_matrix",
     "read_table",
@@ -166,6 +168,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .io.matrix_reader import read_matrix
     from .io.table import CANONICAL, DETable
     from .io.table_reader import read_table
-    from .r import r_available, r_script_path
+    from .r import r_available, r_package_path, r_script_path
     from .sc.pseudobulk import pseudobulk
     from .sc.storage import write_h5ad

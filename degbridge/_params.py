@@ -1,4 +1,4 @@
-"""limma's options declared once: allowed values, the method default rule, descriptions.
+"""Every method's options declared once: allowed values, the method default rule, descriptions.
 
 Each ``Literal`` type below *is* the declaration: the tuples (``METHODS``...) are read from it
 with :func:`typing.get_args`, and :data:`LIMMA_CONSTRAINTS` (in the style of scikit-learn's
@@ -7,13 +7,15 @@ with :func:`typing.get_args`, and :data:`LIMMA_CONSTRAINTS` (in the style of sci
 ``choices=`` all read from here, so they cannot drift apart.
 
 :func:`resolve_method` is the one rule for ``method=None`` (raw counts → ``"voom"``, else
-``"ls"``), used by ``run_limma``, ``tl.limma`` and the CLI; the R helper
-(``r_scripts/degbridge.R``) applies the same rule in R (a test checks they agree).
+``"ls"``), used by ``run_limma``, ``tl.limma`` and the CLI; the R package
+(``r_scripts/R/limma.R``) applies the same rule in R (a test checks they agree).
+:data:`EDGER_CONSTRAINTS` and :data:`DESEQ2_CONSTRAINTS` declare edgeR's and DESeq2's options
+the same way, and :data:`METHOD_OPTIONS` which options each method takes
+(:func:`check_method_options` routes ``tl.de``'s and the R package's options).
 
-:data:`LIMMA_DOCS` holds one description per option, used by ``run_limma``'s and
-``tl.limma``'s docstrings (:func:`fill_docs`), the CLI's help (:func:`cli_help`) and the
-argument list at the top of ``r_scripts/degbridge.R`` (:func:`render_r_docs`; a test checks
-the file holds exactly that text).
+:data:`LIMMA_DOCS`, :data:`EDGER_DOCS` and :data:`DESEQ2_DOCS` hold one description per option,
+used by the docstrings (:func:`fill_docs`), the CLI's help (:func:`cli_help`) and the R
+package's roxygen ``@param`` entries (a test checks each starts with exactly that text).
 """
 
 from __future__ import annotations
@@ -65,7 +67,6 @@ __all__ = [
     "cli_help",
     "fill_docs",
     "method_family",
-    "render_r_docs",
     "resolve_method",
 ]
 
@@ -371,7 +372,7 @@ def resolve_method(
 
 #: Above this, non-negative values given to method="ls" are not log-expression (log2
 #: expression stays below ~20; raw counts, CPM and un-logged intensities exceed it). The R
-#: helper applies the same rule (``.degbridge_warn_not_log`` in degbridge.R).
+#: package applies the same rule (``.degbridge_warn_not_log`` in r_scripts/R/limma.R).
 LS_LOG_MAX = 50
 
 
@@ -579,32 +580,3 @@ def cli_help(name: str) -> str:
     """The CLI's ``help=`` for an option: the first sentence of its description (``%``
     escaped for argparse)."""
     return first_sentence(LIMMA_DOCS[name]).replace("%", "%%")
-
-
-R_DOCS_BEGIN = (
-    "## <limma options: from degbridge._params.LIMMA_DOCS by render_r_docs(); do not edit>"
-)
-R_DOCS_END = "## </limma options>"
-
-
-def render_r_docs(width: int = 96) -> str:
-    """The argument list at the top of ``r_scripts/degbridge.R``, between its markers.
-
-    Regenerate it after changing :data:`LIMMA_DOCS` with
-    ``python -c "from degbridge._params import render_r_docs; print(render_r_docs())"``.
-    """
-    lines = [R_DOCS_BEGIN]
-    for name, text in LIMMA_DOCS.items():
-        label = f"##   {R_NAMES.get(name, name):<12} "
-        more = "##" + " " * (len(label) - 2)
-        lines.append(
-            textwrap.fill(
-                text,
-                width=width,
-                initial_indent=label,
-                subsequent_indent=more,
-                break_on_hyphens=False,
-            )
-        )
-    lines.append(R_DOCS_END)
-    return "\n".join(lines)

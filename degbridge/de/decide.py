@@ -3,7 +3,7 @@
 :func:`decide_tests` takes a :class:`~degbridge.LimmaFit` (every method of ``decideTests``,
 tested on the fit) or tables already tested (``DEResults`` or one DETable: ``"separate"`` and
 ``"global"`` on their P-values). The R code is ``degbridge_decide_fit`` and
-``degbridge_decide_p`` in ``r_scripts/limma_fit.R``.
+``degbridge_decide_p`` in ``r_scripts/R/limma_fit.R``.
 """
 
 from __future__ import annotations

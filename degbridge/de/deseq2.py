@@ -2,7 +2,7 @@
 
 Inputs go through :mod:`degbridge.de.backend`, as for limma and edgeR; the design is built in
 Python and crosses as a numeric model matrix, which DESeq2 takes as ``DESeq(dds, full =
-matrix)`` (and ``reduced = matrix`` for the LRT). The R code is ``r_scripts/deseq2_de.R`` (a
+matrix)`` (and ``reduced = matrix`` for the LRT). The R code is ``r_scripts/R/deseq2_de.R`` (a
 fit stage, ``DESeq``, and a test stage, ``results``).
 
 :func:`fit_deseq2` keeps the ``DESeqDataSet`` that ``DESeq()`` returned as R's own serialised

@@ -3,8 +3,8 @@
 Inputs go through :mod:`degbridge.de.backend`, exactly as for limma and DESeq2 (DataFrame,
 numpy, AnnData dense or sparse, CSV/TSV; designs from groups, formulas or matrices; contrasts
 parsed in Python). Only numbers cross to R (the count matrix, the design matrix, a contrast
-matrix or a coefficient number); the R code is ``r_scripts/edger_de.R`` (a fit stage and a
-test stage), which R users can ``source()`` themselves. Gene IDs are re-attached in Python by
+matrix or a coefficient number); the R code is ``r_scripts/R/edger_de.R`` (a fit stage and a
+test stage), shared with the R package ``degbridge``. Gene IDs are re-attached in Python by
 row number.
 
 :func:`fit_edger` keeps the fit (``glmQLFit``'s or ``glmFit``'s ``DGEGLM``, or for the exact

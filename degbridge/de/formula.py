@@ -6,7 +6,7 @@ table, the operators ``~ + - : * ( )``, the numbers ``0`` and ``1``, the transfo
 ``factor(column)`` and the bases ``ns(column, df = k)``, ``bs(column, df = k)``, ``poly(column,
 k)`` (``k`` a positive integer) are accepted; the formula given to formulaic is rebuilt from
 those tokens with placeholder variable names, so no user text reaches it, and only the
-column's numbers and ``k`` reach R (``r_scripts/splines.R`` computes the bases). Columns are
+column's numbers and ``k`` reach R (``r_scripts/R/splines.R`` computes the bases). Columns are
 named as R's ``model.matrix`` names them (:func:`design_from_formula`).
 """
 

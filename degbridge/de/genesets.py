@@ -7,7 +7,7 @@ Sets from a dict or GMT file are matched by exact ID. GO sets (``gene_sets("GO:B
 Entrez IDs from Debian's ``org.Hs.eg.db``: the fit's IDs (Ensembl, symbols or Entrez,
 detected) are mapped to Entrez IDs by ``org.Hs.eg.db`` in R (``mapIds``, first match), and
 each set becomes the rows whose Entrez ID is in it, in row order, as limma's ``ids2indices``
-builds them. The R side (``r_scripts/limma_fit.R``) calls limma's own functions on the fit's
+builds them. The R side (``r_scripts/R/limma_fit.R``) calls limma's own functions on the fit's
 log-expression ``E``, its observation weights (voom's), design and contrast, as a native
 session calls ``camera(v, index, design, contrast)``.
 
@@ -258,7 +258,7 @@ def _member_ids(name: str, members: Iterable) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------------------------------
-# GO sets (r_scripts/genesets.R), kept per process
+# GO sets (r_scripts/R/genesets.R), kept per process
 # ---------------------------------------------------------------------------------------
 
 

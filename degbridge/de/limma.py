@@ -4,8 +4,8 @@ The design matrix and contrasts are built in Python (:mod:`degbridge.de.design`)
 numbers only: the expression matrix (one block copy into R memory), the numeric design and
 contrast matrices, and a few flags. Gene and sample IDs stay in Python and are re-attached by
 position. Input, checks, design and tables go through :mod:`degbridge.de.backend`, as for
-edgeR and DESeq2. The R code is ``r_scripts/limma_de.R`` (fit and test stages) and
-``r_scripts/limma_fit.R`` (a kept fit rebuilt), which R users can ``source()`` themselves.
+edgeR and DESeq2. The R code is ``r_scripts/R/limma_de.R`` (fit and test stages) and
+``r_scripts/R/limma_fit.R`` (a kept fit rebuilt), shared with the R package ``degbridge``.
 
 :func:`fit_limma` runs the fit stage of :func:`run_limma` (the same input handling, the same R
 code) and keeps the fitted model on the Python side as numpy arrays: coefficients,
