@@ -44,7 +44,14 @@ def to_r(obj):
 
 
 def write_results(
-    res, folder: str | os.PathLike, *, table=None, report: bool = True, overwrite: bool = False
+    res,
+    folder: str | os.PathLike,
+    *,
+    table=None,
+    expression=None,
+    groups=None,
+    report: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Write a comparison's tables, the DE table and the HTML report into one folder.
 
@@ -54,9 +61,13 @@ def write_results(
         The :class:`~degbridge.Comparison`.
     folder
         The results folder: new, empty, or one degbridge wrote before (it holds
-        ``.degbridge-manifest.json``); see :func:`degbridge._io.results_dir`.
+        ``.degbridge-manifest.json``); see :func:`degbridge.io.files.results_dir`.
     table
         The DE table, written as ``de_table.tsv`` and shown in the report when given.
+    expression, groups
+        For the report's linked expression panel and MDS: a :class:`~degbridge.LimmaFit`
+        (its ``E``), raw counts or log-expression, and the sample groups (see
+        :func:`degbridge.report.write_report`).
     report
         Also write ``report.html``.
     overwrite
@@ -77,7 +88,13 @@ def write_results(
     with results_dir(folder, overwrite=overwrite) as tmp:
         res.write_files(tmp, table=table)
         if report:
-            _report.write_report(tmp / "report.html", comparison=res, table=table)
+            _report.write_report(
+                tmp / "report.html",
+                comparison=res,
+                table=table,
+                expression=expression,
+                groups=groups,
+            )
     return folder
 
 

@@ -388,3 +388,23 @@ def test_report_interactive_sections(tmp_path):
     spec = json.loads(re.search(r'<script type="application/json">(.*?)</script>', page).group(1))
     assert [p["title"] for p in spec["plots"]] == ["MD plot"]  # no P-values: no volcano
     assert "Explore the genes" in page and "Samples: MDS" not in page
+
+
+@pytest.mark.r
+def test_write_results_passes_the_expression_to_the_report(tmp_path):
+    """A results folder's report shows the MDS and the expression panel when given the fit."""
+    import degbridge as db
+
+    rng = np.random.default_rng(7)
+    counts = pd.DataFrame(
+        rng.poisson(30, (150, 6)).astype(float),
+        index=[f"g{i}" for i in range(150)],
+        columns=[f"s{j}" for j in range(6)],
+    )
+    fit = db.fit_limma(counts, groups=list("aaabbb"))
+    table = fit.test("b - a")
+    res = db.compare(table, models=["mean", "linear"], cv=3, progress=False, leakage="keep")
+    db.write_results(res, tmp_path / "with", table=table, expression=fit, groups=list("aaabbb"))
+    db.write_results(res, tmp_path / "without", table=table)
+    assert "<h2>Samples: MDS</h2>" in (tmp_path / "with" / "report.html").read_text()
+    assert "<h2>Samples: MDS</h2>" not in (tmp_path / "without" / "report.html").read_text()
