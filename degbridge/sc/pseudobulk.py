@@ -2,20 +2,24 @@
 
 :func:`pseudobulk` sums with a sparse indicator product over blocks of cells (the cell matrix
 is never densified or copied); an AnnData opened with ``backed="r"`` is streamed from its file
-in blocks (:class:`_BackedMatrix`). Every value is checked to be a raw count on the way, and
+in blocks (:class:`_BackedMatrix`), a dask array is summed block by block by dask
+(:class:`_DaskMatrix`; :class:`Pseudobulks`: several cell types in one pass). Every value is checked to be a raw count on the way, and
 the first offending cell and gene are named. Results of the DE methods are stored by
 :mod:`degbridge.sc.storage`.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .._checks import COUNT_KINDS, NonCounts, find_non_counts, get_matrix
 from .._checks import check_anndata as _check_anndata
+from ._blockwise import cell_gene, indicator, is_dask_array, lazy_group_sums
 
 __all__ = ["pseudobulk"]
 
@@ -44,49 +48,19 @@ def _counts_message(layer: str | None, adata, bad: NonCounts) -> str:
     )
 
 
-def _cell_gene(X, index: tuple[int, ...]) -> tuple[int, ...]:
-    """(cell, gene) of a position found by :func:`find_non_counts` in X (for sparse X, a
-    position in its stored values); ``()`` when the format does not say."""
-    import scipy.sparse as sp
-
-    if not sp.issparse(X):
-        return index if len(index) == 2 else ()
-    (pos,) = index
-    if X.format in ("csr", "csc"):
-        major = int(np.searchsorted(X.indptr, pos, side="right") - 1)
-        minor = int(X.indices[pos])
-        return (major, minor) if X.format == "csr" else (minor, major)
-    if X.format == "coo":
-        return (int(X.row[pos]), int(X.col[pos]))
-    return ()
-
-
 def check_raw_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> None:
     """Raw counts (the rule of :func:`degbridge._checks.check_counts`); say which layer to use
     otherwise, and where the first offending value is. Checked in chunks of the stored
-    values: a few MB however large the matrix."""
+    values: a few MB however large the matrix; a dask array block by block by dask."""
+    if is_dask_array(X):
+        _, bad = _DaskMatrix(X).pass_over(None, 0)
+        if bad is not None:
+            raise ValueError(_counts_message(layer, adata, bad))
+        return
     bad = find_non_counts(X, chunk=chunk)
     if bad is not None:
-        bad = NonCounts(bad.kind, bad.count, _cell_gene(X, bad.index), bad.value)
+        bad = NonCounts(bad.kind, bad.count, cell_gene(X, bad.index), bad.value)
         raise ValueError(_counts_message(layer, adata, bad))
-
-
-def _indicator(codes: np.ndarray, n_groups: int, fmt: str = "csr"):
-    """Groups × cells sparse matrix of ones: ``indicator @ X`` sums the cells of each group.
-
-    Built as CSC (one value per cell: its group) straight from the codes; ``fmt="csr"`` for a
-    product with cell rows (CSR or dense), ``"csc"`` with CSC blocks (no conversion of the
-    block). 32-bit indices when they fit, as scipy's own.
-    """
-    import scipy.sparse as sp
-
-    n_cells = len(codes)
-    index = np.int32 if max(n_cells, n_groups) < np.iinfo(np.int32).max else np.int64
-    csc = sp.csc_matrix(
-        (np.ones(n_cells), codes.astype(index), np.arange(n_cells + 1, dtype=index)),
-        shape=(n_groups, n_cells),
-    )
-    return csc if fmt == "csc" else csc.tocsr()
 
 
 def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
@@ -106,16 +80,16 @@ def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000)
         for start in range(0, n_cells, step):
             stop = min(start + step, n_cells)
             block = np.asarray(X[start:stop], dtype=np.float64)
-            out += _indicator(codes[start:stop], n_groups) @ block
+            out += indicator(codes[start:stop], n_groups) @ block
         return out
     if X.format == "csc":
-        indicator = _indicator(codes, n_groups, "csc")
+        whole = indicator(codes, n_groups, "csc")
         for start, stop in _blocks(X.indptr, block_nnz):
-            out[:, start:stop] = (indicator @ X[:, start:stop]).toarray()
+            out[:, start:stop] = (whole @ X[:, start:stop]).toarray()
         return out
     X = X.tocsr() if X.format != "csr" else X
     for start, stop in _blocks(X.indptr, block_nnz):
-        out += (_indicator(codes[start:stop], n_groups) @ X[start:stop]).toarray()
+        out += (indicator(codes[start:stop], n_groups) @ X[start:stop]).toarray()
     return out
 
 
@@ -252,7 +226,7 @@ class _BackedMatrix:
 
     def locate(self, start: int, block, index: tuple[int, ...]) -> tuple[int, int]:
         """(cell, gene) in the view of a position ``find_non_counts`` gave in ``block``."""
-        cell, gene = _cell_gene(block, index)
+        cell, gene = cell_gene(block, index)
         return (cell, gene + start) if self.format == "csc" else (cell + start, gene)
 
     def pass_over(self, codes: np.ndarray | None, n_groups: int):
@@ -264,7 +238,7 @@ class _BackedMatrix:
         out = None if codes is None else np.zeros((n_groups, n_genes))
         # CSC blocks hold every cell: one cells → samples matrix; row blocks build their own
         whole = (
-            _indicator(codes, n_groups, "csc")
+            indicator(codes, n_groups, "csc")
             if codes is not None and self.format == "csc"
             else None
         )
@@ -280,7 +254,7 @@ class _BackedMatrix:
             if out is None:
                 continue
             if self.format == "dense":
-                out += _indicator(codes[start:stop], n_groups) @ np.asarray(block, np.float64)
+                out += indicator(codes[start:stop], n_groups) @ np.asarray(block, np.float64)
                 continue
             # sparse products in parts of about _CHECK_CHUNK stored values: scipy allocates
             # a product's output for as many values as its input before compacting it
@@ -289,7 +263,7 @@ class _BackedMatrix:
                     part, offset = whole @ block[:, a:b], start + a
                 else:
                     part, offset = (
-                        _indicator(codes[start + a : start + b], n_groups) @ block[a:b],
+                        indicator(codes[start + a : start + b], n_groups) @ block[a:b],
                         0,
                     )
                 part = part.tocoo()
@@ -424,6 +398,121 @@ def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -
     return constant
 
 
+# ---------------------------------------------------------------------------------------
+# a dask array: summed and checked block by block by dask
+# ---------------------------------------------------------------------------------------
+
+
+class _DaskMatrix:
+    """The cell matrix of an AnnData when it is a dask array (as anndata's lazy readers of
+    ``.h5ad`` and ``.zarr`` give it): summed and checked in one pass, block by block, by
+    dask's current scheduler (a running distributed client's workers, else threads); only
+    the sums come back."""
+
+    def __init__(self, X):
+        self.X = X
+
+    @classmethod
+    def of(cls, adata, layer: str | None) -> _DaskMatrix | None:
+        """The dask matrix of ``adata`` to pseudobulk, or None when it is not a dask array (a
+        missing layer is left to :func:`degbridge._checks.get_matrix` to report)."""
+        X = adata.X if layer is None else adata.layers.get(layer)
+        return cls(X) if is_dask_array(X) else None
+
+    def pass_over(self, codes: np.ndarray | None, n_groups: int):
+        """The group sums (``codes`` given) and the values that are not counts, found as
+        :func:`find_non_counts` finds them in memory (most serious kind first; its count; its
+        first position in stored order), in one pass."""
+        import dask
+
+        if codes is None:
+            problem, _ = lazy_group_sums(self.X, None, [0])
+            (problem,) = dask.compute(problem)
+            return None, problem
+        problem, (sums,) = lazy_group_sums(self.X, codes, [0, n_groups])
+        problem, sums = dask.compute(problem, sums)
+        return sums, problem
+
+
+# ---------------------------------------------------------------------------------------
+# the samples of a pseudobulk (from obs), then its sums
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PseudobulkSpec:
+    """One pseudobulk but its sums, made from ``obs`` alone: each cell's pseudobulk sample
+    (``codes``, into ``n_groups`` samples), the samples kept (``keep``: ``min_cells``), their
+    ``obs`` and ``uns["pseudobulk"]``. :meth:`build` adds the sums; without its codes
+    (:meth:`light`) it is small enough to send to a dask worker."""
+
+    codes: np.ndarray | None
+    n_groups: int
+    keep: np.ndarray
+    obs: pd.DataFrame
+    var_names: pd.Index
+    uns: dict
+
+    def light(self) -> PseudobulkSpec:
+        """This spec without the per-cell codes."""
+        return replace(self, codes=None)
+
+    def build(self, sums: np.ndarray):
+        """The pseudobulk AnnData from the sums of every sample (``n_groups`` × genes)."""
+        import anndata as ad
+
+        out = ad.AnnData(
+            X=sums[self.keep], obs=self.obs.copy(), var=pd.DataFrame(index=self.var_names.copy())
+        )
+        out.uns["pseudobulk"] = copy.deepcopy(self.uns)
+        return out
+
+
+def _spec(adata, sample_key, groupby, min_cells, before_error=None) -> PseudobulkSpec:
+    """The pseudobulk samples of ``adata`` (its obs); ValueError for a cell without a sample
+    and when no sample keeps ``min_cells`` cells (``before_error()`` runs first)."""
+    obs = adata.obs  # once: each access of a view's obs builds a new frame
+    keys = [sample_key] if groupby is None else [sample_key, groupby]
+    if any(obs[key].isna().any() for key in keys):
+        if before_error is not None:
+            before_error()
+        msg = f"obs columns {keys} have missing values; every cell needs a sample (and group)"
+        raise ValueError(msg)
+    codes, uniques, key_codes, key_labels = _sample_codes(obs, keys)
+    n_cells = np.zeros(len(uniques), dtype=np.int64)
+    for lo in range(0, len(codes), _CELL_CHUNK):
+        n_cells += np.bincount(codes[lo : lo + _CELL_CHUNK], minlength=len(uniques))
+    keep = n_cells >= min_cells
+    dropped = {str(u): int(c) for u, c in zip(uniques, n_cells) if c < min_cells}
+    if not keep.any():
+        if before_error is not None:
+            before_error()
+        msg = (
+            f"every pseudobulk sample has fewer than min_cells={min_cells} cells "
+            f"(largest: {int(n_cells.max())}); lower min_cells"
+        )
+        raise ValueError(msg)
+    names = [str(u) for u, k in zip(uniques, keep) if k]
+    first = _first_cells(codes, len(uniques))
+    constant = _constant_columns(obs, codes, first)
+    first = first[keep]
+    pb_obs = obs.iloc[first][constant].copy()
+    pb_obs.index = pd.Index(names)
+    for k, c, lab in zip(keys, key_codes, key_labels):
+        pb_obs[k] = lab[c[first]]
+    pb_obs["n_cells"] = n_cells[keep]
+    uns = {
+        "sample_key": sample_key,
+        "min_cells": int(min_cells),
+        "layer": None,  # set by the caller
+        "n_cells_total": len(codes),
+        "dropped": dropped,
+    }
+    if groupby is not None:
+        uns["groupby"] = groupby
+    return PseudobulkSpec(codes, len(uniques), keep, pb_obs, adata.var_names, uns)
+
+
 def pseudobulk(
     adata,
     sample_key: str,
@@ -443,13 +532,23 @@ def pseudobulk(
     ``X`` (CSR or dense: blocks of cells; CSC: blocks of genes) is read about
     :data:`BACKED_BLOCK_VALUES` stored values at a time, checked and summed, and never loaded
     whole; views of it that keep file order (a subset of cells, e.g. one cell type) too.
-    anndata backs ``X`` only: ``layer=`` of a backed AnnData is already in memory. The sums,
-    sample order and errors are those of the in-memory path.
+    anndata backs ``X`` only: ``layer=`` of a backed AnnData is already in memory.
+
+    A matrix that is a dask array (``X`` or the layer; e.g. read with anndata's
+    ``anndata.experimental.read_elem_lazy`` from an ``.h5ad`` or ``.zarr`` store) is summed
+    and checked block by block (its chunks) by dask's current scheduler, in one pass: with a
+    running ``dask.distributed`` client, on its workers, which read their blocks themselves
+    and send back only the sums. Sums are added in float64, so the result is the in-memory
+    one bit for bit.
+
+    The sums, sample order and errors of the backed and dask paths are those of the
+    in-memory path.
 
     Parameters
     ----------
     adata
-        Cells × genes, raw counts in ``X`` or ``layer`` (sparse or dense; in memory or backed).
+        Cells × genes, raw counts in ``X`` or ``layer`` (sparse or dense; in memory, backed or
+        a dask array).
     sample_key
         ``obs`` column naming the biological sample (donor, replicate).
     groupby
@@ -472,8 +571,6 @@ def pseudobulk(
         not raw counts (the message names the first offending cell and gene), a cell has no
         sample, or no sample keeps ``min_cells`` cells.
     """
-    import anndata as ad
-
     _check_anndata(adata)
     for key in (sample_key, groupby):
         if key is not None and key not in adata.obs.columns:
@@ -484,67 +581,64 @@ def pseudobulk(
     if not isinstance(min_cells, int | np.integer) or min_cells < 1:
         msg = f"min_cells must be a positive integer, not {min_cells!r}"
         raise ValueError(msg)
-    backed = _BackedMatrix.of(adata, layer, BACKED_BLOCK_VALUES)
+    streamed = _BackedMatrix.of(adata, layer, BACKED_BLOCK_VALUES) or _DaskMatrix.of(adata, layer)
 
-    def check_backed() -> None:
-        # a backed matrix is checked while it is summed; before an error about obs, check it
-        # alone so that the errors come in the in-memory order (counts first)
-        if backed is not None:
-            _, problem = backed.pass_over(None, 0)
+    def check_streamed() -> None:
+        # a streamed matrix is checked while it is summed; before an error about obs, check
+        # it alone so that the errors come in the in-memory order (counts first)
+        if streamed is not None:
+            _, problem = streamed.pass_over(None, 0)
             if problem is not None:
                 raise ValueError(_counts_message(layer, adata, problem))
 
-    if backed is None:
+    if streamed is None:
         X = get_matrix(adata, layer)
         check_raw_counts(X, layer, adata)
-    obs = adata.obs  # once: each access of a view's obs builds a new frame
-    keys = [sample_key] if groupby is None else [sample_key, groupby]
-    if any(obs[key].isna().any() for key in keys):
-        check_backed()
-        msg = f"obs columns {keys} have missing values; every cell needs a sample (and group)"
-        raise ValueError(msg)
-    codes, uniques, key_codes, key_labels = _sample_codes(obs, keys)
-    n_cells = np.zeros(len(uniques), dtype=np.int64)
-    for lo in range(0, len(codes), _CELL_CHUNK):
-        n_cells += np.bincount(codes[lo : lo + _CELL_CHUNK], minlength=len(uniques))
-    keep = n_cells >= min_cells
-    dropped = {str(u): int(c) for u, c in zip(uniques, n_cells) if c < min_cells}
-    if not keep.any():
-        check_backed()
-        msg = (
-            f"every pseudobulk sample has fewer than min_cells={min_cells} cells "
-            f"(largest: {int(n_cells.max())}); lower min_cells"
-        )
-        raise ValueError(msg)
-    if backed is None:
-        values = _group_sums(X, codes, len(uniques))[keep]
+    spec = _spec(adata, sample_key, groupby, min_cells, before_error=check_streamed)
+    spec.uns["layer"] = layer or "X"
+    if streamed is None:
+        sums = _group_sums(X, spec.codes, spec.n_groups)
     else:
-        sums, problem = backed.pass_over(codes, len(uniques))
+        sums, problem = streamed.pass_over(spec.codes, spec.n_groups)
         if problem is not None:
             raise ValueError(_counts_message(layer, adata, problem))
-        values = sums[keep]
-    names = [str(u) for u, k in zip(uniques, keep) if k]
-    first = _first_cells(codes, len(uniques))
-    constant = _constant_columns(obs, codes, first)
-    first = first[keep]
-    pb_obs = obs.iloc[first][constant].copy()
-    pb_obs.index = pd.Index(names)
-    for k, c, lab in zip(keys, key_codes, key_labels):
-        pb_obs[k] = lab[c[first]]
-    pb_obs["n_cells"] = n_cells[keep]
-    out = ad.AnnData(X=values, obs=pb_obs, var=pd.DataFrame(index=adata.var_names.copy()))
-    out.uns["pseudobulk"] = {
-        "sample_key": sample_key,
-        "min_cells": int(min_cells),
-        "layer": layer or "X",
-        "n_cells_total": len(codes),
-        "dropped": dropped,
-    }
-    if groupby is not None:
-        out.uns["pseudobulk"]["groupby"] = groupby
-    return out
+    return spec.build(sums)
 
 
-# ---------------------------------------------------------------------------------------
-# storing results
-# ---------------------------------------------------------------------------------------
+class Pseudobulks:
+    """The pseudobulks of several disjoint sets of cells of one AnnData (one per cell type),
+    summed in one pass over its matrix when that is a dask array.
+
+    Each set's pseudobulk is :func:`pseudobulk` of ``adata[cells]`` (same samples, obs,
+    ``uns`` and sums), but the matrix is read once for all of them: every cell gets the code
+    of its sample within its set, offset so that the sets' samples follow each other
+    (``bounds``), and :func:`lazy_group_sums` adds the sums of each set apart, on the workers.
+    The whole matrix is checked for raw counts on the way (:meth:`error` words what was
+    found), as :func:`check_raw_counts` checks it in memory.
+    """
+
+    def __init__(self, adata, subsets: dict[str, np.ndarray], *, sample_key, groupby, layer,
+                 min_cells):  # fmt: skip
+        self.X = get_matrix(adata, layer)
+        if not is_dask_array(self.X):
+            msg = "Pseudobulks sums a dask array; use pseudobulk() for a matrix in memory"
+            raise TypeError(msg)
+        self.adata, self.layer = adata, layer
+        specs = {}
+        for name, cells in subsets.items():
+            specs[name] = _spec(adata[cells], sample_key, groupby, min_cells)
+            specs[name].uns["layer"] = layer or "X"
+        self.bounds = [0, *np.cumsum([s.n_groups for s in specs.values()]).tolist()]
+        self.codes = np.full(adata.n_obs, -1, dtype=_small_int(self.bounds[-1]))
+        for (cells, spec), offset in zip(zip(subsets.values(), specs.values()), self.bounds):
+            self.codes[cells] = spec.codes + offset
+        self.specs = {name: spec.light() for name, spec in specs.items()}
+
+    def lazy(self, scatter=None):
+        """``(problem, {name: sums})`` as dask Delayed objects (see :func:`lazy_group_sums`)."""
+        problem, sums = lazy_group_sums(self.X, self.codes, self.bounds, scatter=scatter)
+        return problem, dict(zip(self.specs, sums))
+
+    def error(self, problem: NonCounts) -> ValueError:
+        """The error for values that are not raw counts, as :func:`pseudobulk` words it."""
+        return ValueError(_counts_message(self.layer, self.adata, problem))

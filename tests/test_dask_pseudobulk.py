@@ -1,0 +1,244 @@
+"""pseudobulk of an AnnData whose matrix is a dask array (anndata's lazy readers of .h5ad and
+.zarr): summed and checked block by block, one pass.
+
+Every result is compared with the in-memory path (np.array_equal, equal obs and uns) and with a
+closed-form sum (a pandas groupby of the dense matrix); count errors must be the in-memory
+messages word for word (the first offending cell and gene in the matrix's stored order); on a
+distributed cluster the blocks must be summed by the workers (task stream).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+pytest.importorskip("dask")
+import dask
+import dask.array as da
+from anndata.experimental import read_elem_lazy
+from anndata.io import read_elem
+
+from degbridge import pseudobulk
+from degbridge.sc._blockwise import combine_problems, is_dask_array
+from degbridge.sc.pseudobulk import Pseudobulks
+
+FORMATS = ["csr", "csc", "dense"]
+
+
+def _cells(n_cells=3000, n_genes=90, density=0.15, dtype=np.float32, seed=0, fmt="csr"):
+    rng = np.random.default_rng(seed)
+    X = sp.random(
+        n_cells, n_genes, density=density, format="csr", random_state=seed,
+        data_rvs=lambda k: rng.integers(1, 60, size=k),
+    ).astype(dtype)  # fmt: skip
+    X = X.toarray() if fmt == "dense" else X.asformat(fmt)
+    obs = pd.DataFrame(
+        {
+            "donor": rng.choice([f"d{i}" for i in range(6)], n_cells),
+            "condition": rng.choice(["ctrl", "stim"], n_cells),
+            "cell_type": pd.Categorical(rng.choice(["B", "T", "NK"], n_cells, p=[0.5, 0.45, 0.05])),
+            "batch": "b1",
+        },
+        index=[f"c{i}" for i in range(n_cells)],
+    )
+    return ad.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f"G{j}" for j in range(n_genes)]))
+
+
+def _chunks(fmt, n_cells, n_genes):
+    # uneven chunks; CSC is chunked along genes (the only way anndata reads it lazily)
+    return (-1, 17) if fmt == "csc" else (701, -1)
+
+
+def _lazy(adata, path, fmt, layer=None):
+    """``adata`` written to ``path`` (.h5ad or .zarr) and read back with X (or the layer) a
+    dask array, obs and var in memory."""
+    chunks = _chunks(fmt, *adata.shape)
+    if path.suffix == ".zarr":
+        import zarr
+
+        with (
+            ad.settings.override(zarr_write_format=3, auto_shard_zarr_v3=False),
+            warnings.catch_warnings(),
+        ):
+            # zarr's note on anndata's consolidated metadata, not ours
+            warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+            adata.write_zarr(path)
+        group = zarr.open_group(path, mode="r")
+    else:
+        adata.write_h5ad(path)
+        group = h5py.File(path, "r")
+    node = group["X"] if layer is None else group["layers"][layer]
+    matrix = read_elem_lazy(node, chunks=chunks)
+    obs, var = read_elem(group["obs"]), read_elem(group["var"])
+    if layer is None:
+        return ad.AnnData(X=matrix, obs=obs, var=var)
+    return ad.AnnData(obs=obs, var=var, layers={layer: matrix})
+
+
+def _closed_form(adata, keys):
+    X = adata.X
+    dense = pd.DataFrame(
+        X.toarray() if sp.issparse(X) else np.asarray(X),
+        index=adata.obs_names,
+        columns=adata.var_names,
+    ).astype(np.float64)
+    ref = dense.groupby([adata.obs[k].astype(str) for k in keys]).sum()
+    if len(keys) > 1:
+        ref.index = ["_".join(i) for i in ref.index]
+    return ref
+
+
+def _same(pb, mem):
+    assert np.array_equal(pb.X, mem.X)
+    assert list(pb.obs_names) == list(mem.obs_names)
+    pd.testing.assert_frame_equal(pb.obs, mem.obs)
+    assert pb.uns["pseudobulk"] == mem.uns["pseudobulk"]
+    assert list(pb.var_names) == list(mem.var_names)
+
+
+@pytest.mark.parametrize("suffix", [".h5ad", ".zarr"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_lazy_file_equals_in_memory_and_closed_form(tmp_path, suffix, fmt):
+    cells = _cells(fmt=fmt)
+    lazy = _lazy(cells, tmp_path / f"cells{suffix}", fmt)
+    assert is_dask_array(lazy.X)
+    assert max(lazy.X.numblocks) > 3  # several blocks, the last one short
+    for groupby in (None, "cell_type"):
+        mem = pseudobulk(cells, "donor", groupby=groupby, min_cells=30)
+        pb = pseudobulk(lazy, "donor", groupby=groupby, min_cells=30)
+        _same(pb, mem)
+        keys = ["donor"] if groupby is None else ["donor", "cell_type"]
+        ref = _closed_form(cells, keys)
+        kept = [n for n in ref.index if n in set(pb.obs_names)]
+        assert kept == list(pb.obs_names)
+        assert np.array_equal(pb.X, ref.loc[kept].to_numpy())
+    assert "NK" in str(pb.uns["pseudobulk"]["dropped"])  # min_cells dropped some NK samples
+    assert is_dask_array(lazy.X)  # nothing was loaded into the AnnData
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_sums_are_exact_beyond_float32_precision(dtype):
+    """Counts whose sums pass 2**24 (float32's last exact integer): the float64 sums of the
+    blocks are exact, so any order of additions gives the same sums."""
+    n = 3000
+    dense = np.full((n, 3), 16_785, dtype=dtype)  # 3000 × 16,785 > 2**24
+    if dtype == np.int64:
+        dense[::7, 1] = 2**24 + 1  # not a float32
+    X = sp.csr_matrix(dense)
+    obs = pd.DataFrame({"donor": ["d0"] * n}, index=[f"c{i}" for i in range(n)])
+    mem = ad.AnnData(X=X, obs=obs)
+    lazy = ad.AnnData(X=da.from_array(X, chunks=(333, 3), asarray=False), obs=obs)
+    pb = pseudobulk(lazy, "donor")
+    exact = dense.astype(np.int64).sum(axis=0).astype(np.float64)  # integers: exact
+    assert np.array_equal(pb.X[0], exact)
+    assert np.array_equal(pb.X, pseudobulk(mem, "donor").X)
+
+
+def test_view_of_one_cell_type_and_a_layer(tmp_path):
+    cells = _cells()
+    cells.layers["counts"] = cells.X.copy()
+    cells.X = cells.X.log1p()  # X is not counts: the layer is
+    lazy = _lazy(cells, tmp_path / "cells.h5ad", "csr", layer="counts")
+    assert lazy.X is None
+    t_cells = (cells.obs["cell_type"] == "T").to_numpy()
+    view = lazy[t_cells]
+    assert is_dask_array(view.layers["counts"])  # anndata's DaskArrayView
+    mem = pseudobulk(cells[t_cells], "donor", groupby="condition", layer="counts")
+    _same(pseudobulk(view, "donor", groupby="condition", layer="counts"), mem)
+    assert mem.uns["pseudobulk"]["layer"] == "counts"
+
+
+def test_several_cell_types_in_one_pass_equal_each_pseudobulk(tmp_path):
+    cells = _cells(n_cells=4000)
+    lazy = _lazy(cells, tmp_path / "cells.h5ad", "csr")
+    types = cells.obs["cell_type"].astype(str).to_numpy()
+    subsets = {ct: np.flatnonzero(types == ct) for ct in ("T", "B", "NK")}
+    kw = {"sample_key": "donor", "groupby": "condition", "min_cells": 5}
+    pbs = Pseudobulks(lazy, subsets, layer=None, **kw)
+    problem, sums = pbs.lazy()
+    problem, sums = dask.compute(problem, sums)
+    assert problem is None
+    assert list(sums) == ["T", "B", "NK"]
+    for ct, cells_ct in subsets.items():
+        mem = pseudobulk(cells[cells_ct], **kw)
+        spec = pbs.specs[ct]
+        assert spec.codes is None  # the per-cell codes are not kept per cell type
+        _same(spec.build(sums[ct]), mem)
+
+
+def _with_bad_values(cells, fmt):
+    """Non-counts in several blocks: a negative value early, a NaN (the most serious kind) in
+    two later places, a fraction near the end."""
+    X = cells.X.toarray() if fmt != "dense" else np.array(cells.X)
+    X = X.astype(np.float64)
+    X[2950, 5] = 0.5
+    X[1900, 60] = np.nan
+    X[2200, 3] = np.nan
+    X[40, 10] = -1
+    out = cells.copy()
+    out.X = X if fmt == "dense" else sp.csr_matrix(X).asformat(fmt)
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_count_errors_are_the_in_memory_errors(tmp_path, fmt):
+    bad = _with_bad_values(_cells(fmt=fmt), fmt)
+    lazy = _lazy(bad, tmp_path / "bad.h5ad", fmt)
+    with pytest.raises(ValueError) as mem:
+        pseudobulk(bad, "donor")
+    with pytest.raises(ValueError) as ours:
+        pseudobulk(lazy, "donor")
+    assert str(ours.value) == str(mem.value)
+    # the most serious kind, both of them, and the first in stored order (cells, or genes
+    # for CSC)
+    first = "c2200', gene 'G3'" if fmt == "csc" else "c1900', gene 'G60'"
+    assert f"X has missing values (2 values; the first: cell '{first}" in str(ours.value)
+    # counts before obs: the in-memory order of errors
+    bad.obs.loc["c7", "donor"] = np.nan
+    lazy.obs.loc["c7", "donor"] = np.nan
+    for adata in (bad, lazy):
+        with pytest.raises(ValueError, match="X has missing values"):
+            pseudobulk(adata, "donor")
+
+
+def test_combined_problem_counts_only_the_most_serious_kind():
+    from degbridge._checks import NonCounts
+
+    blocks = [
+        NonCounts("negative", 3, (5, 1), -2.0),
+        None,
+        NonCounts("infinite", 1, (90, 4), np.inf),
+        NonCounts("infinite", 2, (40, 7), np.inf),
+    ]
+    assert combine_problems(blocks) == NonCounts("infinite", 3, (40, 7), np.inf)
+    assert combine_problems(blocks, column_major=True) == NonCounts("infinite", 3, (90, 4), np.inf)
+    assert combine_problems([None, None]) is None
+
+
+def test_on_a_distributed_cluster_the_workers_sum_the_blocks(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cells = _cells()
+    lazy = _lazy(cells, tmp_path / "cells.h5ad", "csr")
+    mem = pseudobulk(cells, "donor", groupby="condition")
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as stream,
+    ):
+        pb = pseudobulk(lazy, "donor", groupby="condition")
+        workers = set(client.scheduler_info()["workers"])
+    _same(pb, mem)
+    names = [t["key"] if isinstance(t["key"], str) else t["key"][0] for t in stream.data]
+    passes = [t for t, name in zip(stream.data, names) if name.startswith("block_pass")]
+    assert len(passes) == lazy.X.numblocks[0]  # one task per block, run by the workers
+    assert {t["worker"] for t in passes} <= workers
