@@ -162,15 +162,16 @@ def test_several_cell_types_in_one_pass_equal_each_pseudobulk(tmp_path):
     subsets = {ct: np.flatnonzero(types == ct) for ct in ("T", "B", "NK")}
     kw = {"sample_key": "donor", "groupby": "condition", "min_cells": 5}
     pbs = Pseudobulks(lazy, subsets, layer=None, **kw)
-    problem, sums = pbs.lazy()
-    problem, sums = dask.compute(problem, sums)
-    assert problem is None
-    assert list(sums) == ["T", "B", "NK"]
-    for ct, cells_ct in subsets.items():
+    graph = pbs.lazy()
+    assert len(graph.problems) == lazy.X.numblocks[0]
+    problems, sums = dask.compute(graph.problems, graph.sums)
+    assert graph.problem(problems) is None
+    assert list(pbs.specs) == ["T", "B", "NK"]
+    for (ct, cells_ct), sums_ct in zip(subsets.items(), sums):
         mem = pseudobulk(cells[cells_ct], **kw)
         spec = pbs.specs[ct]
         assert spec.codes is None  # the per-cell codes are not kept per cell type
-        _same(spec.build(sums[ct]), mem)
+        _same(spec.build(sums_ct), mem)
 
 
 def _with_bad_values(cells, fmt):
@@ -230,7 +231,11 @@ def test_on_a_distributed_cluster_the_workers_sum_the_blocks(tmp_path):
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # not 8787: another cluster's
         ) as cluster,
         distributed.Client(cluster) as client,
         distributed.get_task_stream(client) as stream,

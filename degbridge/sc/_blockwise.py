@@ -18,6 +18,7 @@ additions, so a dask pass gives the in-memory sums bit for bit.
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
@@ -26,6 +27,7 @@ from .._checks import COUNT_KINDS, NonCounts, find_non_counts
 
 __all__ = [
     "DASK_HINT",
+    "LazyPass",
     "cell_gene",
     "combine_problems",
     "indicator",
@@ -188,10 +190,6 @@ def _hstack(*parts) -> np.ndarray:
     return np.hstack(parts)
 
 
-def _combine(column_major: bool, *problems) -> NonCounts | None:
-    return combine_problems(problems, column_major=column_major)
-
-
 # ---------------------------------------------------------------------------------------
 # the graph of one pass
 # ---------------------------------------------------------------------------------------
@@ -206,11 +204,36 @@ def _dask():
     return dask
 
 
+@dataclass
+class LazyPass:
+    """The graph of one pass over a dask array (see :func:`lazy_group_sums`): ``problems``,
+    one dask Delayed per block (its values that are not counts, or None), and ``sums``, one
+    per range of groups (its groups × genes float64 sums). :meth:`problem` combines the
+    computed ``problems``."""
+
+    problems: list
+    sums: list
+    column_major: bool
+
+    def problem(self, problems) -> NonCounts | None:
+        """The non-counts of the whole matrix from the computed ``problems``."""
+        return combine_problems(problems, column_major=self.column_major)
+
+
 def lazy_group_sums(
-    X, codes: np.ndarray | None, bounds: list[int], *, check: bool = True, scatter=None
-):
+    X, codes: np.ndarray | None, bounds: list[int], *, check: bool = True
+) -> LazyPass:
     """The graph of one pass over a dask array ``X`` (cells × genes): sums of its cells per
     group and its values that are not counts.
+
+    Each block (chunk) of ``X`` is read by one task, which sums its cells per group (one
+    sparse product) and checks its values; the sums of each range of groups present in it
+    go on to a tree of additions (:data:`SPLIT_EVERY` at a time) that ends in one dense
+    array per range. With a distributed scheduler every block is read, summed and checked on
+    the worker that runs its task: only sums travel. The cells' codes travel inside the
+    graph (a few bytes per cell), so that dask can run any task of the pass again when a
+    worker dies: data scattered to the workers has no such lineage (and dask keeps one copy
+    of it).
 
     Parameters
     ----------
@@ -223,17 +246,7 @@ def lazy_group_sums(
         Edges of ranges of groups (``[0, n]``: one range of every group; one range per cell
         type): the sums of each range are added apart and come back as their own array.
     check
-        Also find the values that are not counts (:func:`combine_problems`).
-    scatter
-        A function sending data to the workers (``client.scatter``): the cells' codes are
-        sent with it instead of inside the graph.
-
-    Returns
-    -------
-    ``(problem, sums)``: dask Delayed objects; ``problem`` computes to a
-    :class:`~degbridge._checks.NonCounts` with a (cell, gene) index or None (always None
-    without ``check``), ``sums`` is a list with, per range of groups, its (groups × genes)
-    float64 sums.
+        Also find the values that are not counts.
     """
     import scipy.sparse as sp
 
@@ -261,8 +274,6 @@ def lazy_group_sums(
         which = np.searchsorted(bounds, part[part >= 0], side="right") - 1
         here = np.flatnonzero(np.bincount(which, minlength=n_ranges))
         present.append({int(k): (bounds[k], bounds[k + 1]) for k in here})
-    if scatter is not None and codes is not None:
-        block_codes = scatter(block_codes)
     pieces: list[list[list]] = [[[] for _ in range(len(cols) - 1)] for _ in range(n_ranges)]
     problems = []
     for i in range(len(rows) - 1):
@@ -275,7 +286,6 @@ def lazy_group_sums(
                 problems.append(delayed(_problem, pure=False)(result))
             for k in present[i]:
                 pieces[k][j].append(delayed(_piece, pure=False)(result, k))
-    problem = delayed(_combine, pure=False)(column_major, *problems)
     sums = []
     for k in range(n_ranges):
         shape_k = bounds[k + 1] - bounds[k]
@@ -291,4 +301,4 @@ def lazy_group_sums(
                 delayed(_dense, pure=False)((shape_k, int(cols[j + 1] - cols[j])), *level)
             )
         sums.append(columns[0] if len(columns) == 1 else delayed(_hstack, pure=False)(*columns))
-    return problem, sums
+    return LazyPass(problems, sums, column_major)

@@ -1,20 +1,28 @@
 """``tl.de(..., celltype_key=)``: one pseudobulk and one fit per cell type (as muscat's ``pbDS``),
 skipped cell types with their reasons, BH per cell type or over all of them, one long table.
+
+The steps, shared by the serial path (:func:`per_cell_type`) and the dask one
+(:mod:`degbridge.sc._dask`): :func:`make_plan` checks everything once;
+:func:`too_few_samples` skips a cell type before any sum; :func:`cell_type_pseudobulks` (or
+:meth:`Plan.pseudobulks` on a cluster) sums; :func:`fit_pseudobulk` fits one cell type (an
+error of its data skips it); :func:`assemble` makes the stored entry.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .._checks import check_label, get_matrix
 from .._exceptions import DataWarning, RError
 from .._params import OTHER_METHODS, caller_stacklevel
-from .pseudobulk import check_raw_counts, pseudobulk
+from ._blockwise import is_dask_array
+from .pseudobulk import Pseudobulks, check_adata_counts, pseudobulk
 from .storage import celltype_entry
 
 #: ``adjust=`` of the per-cell-type path
@@ -43,6 +51,22 @@ class Plan:
     cells: np.ndarray  # each cell's type, as text
     samples: pd.DataFrame  # one row per cell type × sample × condition (see _sample_table)
 
+    def cell_positions(self, cell_type: str) -> np.ndarray:
+        """The positions of the cells of ``cell_type``."""
+        return np.flatnonzero(self.cells == cell_type)
+
+    def pseudobulks(self, adata, cell_types: list[str]) -> Pseudobulks:
+        """The pseudobulks of ``cell_types`` from one pass over ``adata``'s dask matrix."""
+        return Pseudobulks(
+            adata, {c: self.cell_positions(c) for c in cell_types}, sample_key=self.sample_key,
+            groupby=self.groupby, layer=self.layer, min_cells=self.min_cells,
+        )  # fmt: skip
+
+    def for_workers(self) -> Plan:
+        """This plan without what only the caller needs (each cell's type, the samples
+        table): what a fit on a dask worker reads (:func:`fit_pseudobulk`)."""
+        return replace(self, cells=np.empty(0, dtype=object), samples=self.samples.iloc[:0])
+
 
 @dataclass
 class Outcome:
@@ -57,21 +81,30 @@ class Outcome:
 
 
 def per_cell_type(adata, *, run: Callable, progress: bool, **arguments) -> dict[str, Any]:
-    """What ``tl.de(celltype_key=...)`` stores: one pseudobulk and one fit per cell type."""
+    """What ``tl.de(celltype_key=...)`` stores: one pseudobulk and one fit per cell type,
+    fitted one after another in this process's R."""
     from tqdm.auto import tqdm
 
     plan = make_plan(adata, **arguments)
-    outcomes = []
+    outcomes = {}
     bar = tqdm(
-        plan.cell_types, desc="cell types", unit="cell type", disable=not progress, leave=False
-    )
+        total=len(plan.cell_types), desc="cell types", unit="cell type", disable=not progress,
+        leave=False,
+    )  # fmt: skip
     try:
-        for cell_type in bar:
+        for cell_type in plan.cell_types:
+            skipped = too_few_samples(cell_type, plan)
+            if skipped is not None:
+                outcomes[cell_type] = skipped
+                bar.update(1)
+        todo = [c for c in plan.cell_types if c not in outcomes]
+        for cell_type, pb in cell_type_pseudobulks(adata, plan, todo):
             bar.set_postfix_str(cell_type[:30], refresh=False)
-            outcomes.append(fit_cell_type(adata, cell_type, plan, run))
+            outcomes[cell_type] = fit_pseudobulk(pb, cell_type, plan, run)
+            bar.update(1)
     finally:
         bar.close()
-    return assemble(plan, outcomes)
+    return assemble(plan, [outcomes[c] for c in plan.cell_types])
 
 
 def make_plan(
@@ -80,7 +113,6 @@ def make_plan(
 ) -> Plan:  # fmt: skip
     """Check everything once, before any cell type is summed or fitted: a bad argument is the
     user's, not a reason to skip a cell type (option values were checked by ``tl``)."""
-    from .._checks import get_matrix
     from ..de.contrasts import contrast_matrix
 
     levels = _check_per_cell_type(
@@ -90,7 +122,8 @@ def make_plan(
     if method == "deseq2" and len(names) != 1:
         msg = f"method='deseq2' tests one contrast at a time; got {len(names)}: call it once per contrast (key_added= apart)"
         raise ValueError(msg)
-    check_raw_counts(get_matrix(adata, layer), layer, adata)
+    if not is_dask_array(get_matrix(adata, layer)):  # a dask X: in the pass that sums it
+        check_adata_counts(adata, layer)
     cells = adata.obs[celltype_key]
     return Plan(
         groupby=groupby, contrast=contrast, layer=layer, method=method, sample_key=sample_key,
@@ -102,17 +135,41 @@ def make_plan(
     )  # fmt: skip
 
 
-def fit_cell_type(adata, cell_type: str, plan: Plan, run: Callable) -> Outcome:
-    """One cell type: enough samples? its pseudobulk, its fit (an error of its data skips it)."""
+def too_few_samples(cell_type: str, plan: Plan) -> Outcome | None:
+    """The outcome of a cell type skipped before any sum: too few samples with enough cells
+    in a condition (None: it is fitted)."""
     rows = plan.samples[plan.samples["cell_type"] == cell_type]
     reason = _too_few_samples(rows, plan.levels, plan.groupby, plan.min_cells, plan.min_samples)
-    if reason is not None:
-        return Outcome(cell_type, reason=reason, used="no: cell type skipped")
-    sub = adata[np.flatnonzero(plan.cells == cell_type)]
-    pb = pseudobulk(
-        sub, plan.sample_key, groupby=plan.groupby, layer=plan.layer, min_cells=plan.min_cells
-    )
-    return fit_pseudobulk(pb, cell_type, plan, run)
+    if reason is None:
+        return None
+    return Outcome(cell_type, reason=reason, used="no: cell type skipped")
+
+
+def cell_type_pseudobulks(adata, plan: Plan, cell_types: list[str]):
+    """``(cell type, its pseudobulk)`` for each of ``cell_types``, as
+    :func:`degbridge.pp.pseudobulk` of its cells makes it.
+
+    A matrix in memory (or backed) is summed one cell type at a time, as it is needed; a dask
+    array is read once for all of them (:class:`~degbridge.sc.pseudobulk.Pseudobulks`, by
+    dask's current scheduler), and checked for raw counts in the same pass.
+    """
+    if not is_dask_array(get_matrix(adata, plan.layer)):
+        for cell_type in cell_types:
+            sub = adata[plan.cell_positions(cell_type)]
+            pb = pseudobulk(sub, plan.sample_key, groupby=plan.groupby, layer=plan.layer,
+                            min_cells=plan.min_cells)  # fmt: skip
+            yield cell_type, pb
+        return
+    import dask
+
+    pbs = plan.pseudobulks(adata, cell_types)
+    graph = pbs.lazy()
+    problems, sums = dask.compute(graph.problems, graph.sums)
+    problem = graph.problem(problems)
+    if problem is not None:
+        raise pbs.error(problem)
+    for (cell_type, spec), values in zip(pbs.specs.items(), sums):
+        yield cell_type, spec.build(values)
 
 
 def fit_pseudobulk(pb, cell_type: str, plan: Plan, run: Callable) -> Outcome:
@@ -236,6 +293,9 @@ def _check_per_cell_type(
     if missing:
         msg = f"obs columns {missing} have missing values; every cell needs a cell type, sample and condition"
         raise ValueError(msg)
+    for key in keys.values():  # R strings stop at NUL: a label must reach R whole
+        for label in pd.unique(adata.obs[key].astype(str)):
+            check_label(label, f"obs[{key!r}] label")
     levels = sorted(adata.obs[groupby].astype(str).unique())
     if len(levels) < 2:
         msg = f"groupby={groupby!r} has a single level {levels}: a comparison needs two"

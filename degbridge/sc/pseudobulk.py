@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._checks import COUNT_KINDS, NonCounts, find_non_counts, get_matrix
 from .._checks import check_anndata as _check_anndata
-from ._blockwise import cell_gene, indicator, is_dask_array, lazy_group_sums
+from ._blockwise import LazyPass, cell_gene, indicator, is_dask_array, lazy_group_sums
 
 __all__ = ["pseudobulk"]
 
@@ -61,6 +61,18 @@ def check_raw_counts(X, layer: str | None, adata, chunk: int = 4_000_000) -> Non
     if bad is not None:
         bad = NonCounts(bad.kind, bad.count, cell_gene(X, bad.index), bad.value)
         raise ValueError(_counts_message(layer, adata, bad))
+
+
+def check_adata_counts(adata, layer: str | None) -> None:
+    """:func:`check_raw_counts` of ``adata``'s ``X`` or ``layer``, streamed from the file when
+    ``adata`` is backed (``read_h5ad(path, backed="r")``)."""
+    backed = _BackedMatrix.of(adata, layer, BACKED_BLOCK_VALUES)
+    if backed is None:
+        check_raw_counts(get_matrix(adata, layer), layer, adata)
+        return
+    _, problem = backed.pass_over(None, 0)
+    if problem is not None:
+        raise ValueError(_counts_message(layer, adata, problem))
 
 
 def _group_sums(X, codes: np.ndarray, n_groups: int, block_nnz: int = 8_000_000) -> np.ndarray:
@@ -426,12 +438,12 @@ class _DaskMatrix:
         import dask
 
         if codes is None:
-            problem, _ = lazy_group_sums(self.X, None, [0])
-            (problem,) = dask.compute(problem)
-            return None, problem
-        problem, (sums,) = lazy_group_sums(self.X, codes, [0, n_groups])
-        problem, sums = dask.compute(problem, sums)
-        return sums, problem
+            graph = lazy_group_sums(self.X, None, [0])
+            (problems,) = dask.compute(graph.problems)
+            return None, graph.problem(problems)
+        graph = lazy_group_sums(self.X, codes, [0, n_groups])
+        problems, (sums,) = dask.compute(graph.problems, graph.sums)
+        return sums, graph.problem(problems)
 
 
 # ---------------------------------------------------------------------------------------
@@ -634,10 +646,10 @@ class Pseudobulks:
             self.codes[cells] = spec.codes + offset
         self.specs = {name: spec.light() for name, spec in specs.items()}
 
-    def lazy(self, scatter=None):
-        """``(problem, {name: sums})`` as dask Delayed objects (see :func:`lazy_group_sums`)."""
-        problem, sums = lazy_group_sums(self.X, self.codes, self.bounds, scatter=scatter)
-        return problem, dict(zip(self.specs, sums))
+    def lazy(self) -> LazyPass:
+        """The graph of the pass (:func:`lazy_group_sums`): its ``sums`` are those of the
+        cell types in the order of ``specs``."""
+        return lazy_group_sums(self.X, self.codes, self.bounds)
 
     def error(self, problem: NonCounts) -> ValueError:
         """The error for values that are not raw counts, as :func:`pseudobulk` words it."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from .._checks import check_anndata as _check_anndata
 from .._params import METHODS, OTHER_METHODS, check_method_options, fill_docs
@@ -42,10 +42,14 @@ from .pseudobulk import pseudobulk
 from .storage import check_key, store_comparison, store_limma
 from .storage import stored_limma as _stored_limma
 
-__all__ = ["DE_METHODS", "compare", "de", "limma"]
+__all__ = ["BACKENDS", "DE_METHODS", "compare", "de", "limma"]
 
 #: ``method=`` of :func:`de` / :func:`limma`: limma's ways (``run_limma``), then edgeR and DESeq2
 DE_METHODS: tuple[str, ...] = METHODS + OTHER_METHODS
+
+#: ``backend=`` of :func:`de` with ``celltype_key``: where the cell types are fitted
+Backend = Literal["serial", "dask"]
+BACKENDS: tuple[str, ...] = ("serial", "dask")
 
 
 @fill_docs
@@ -62,6 +66,8 @@ def de(
     min_cells: int = 10,
     min_samples: int = 2,
     adjust: Adjust = "per_cell_type",
+    backend: Backend = "serial",
+    client=None,
     progress: bool = True,
     key_added: str = "degbridge",
     copy: bool = False,
@@ -118,8 +124,19 @@ def de(
         each contrast (muscat's ``p_adj.glb``; R's ``p.adjust(p, "BH")``). Genes a fit left
         without ``adj.P.Val`` (DESeq2's independent filtering) stay without it and are not
         counted.
+    backend
+        With ``celltype_key``: ``"serial"`` (the default) fits the cell types one after
+        another in this process's R; ``"dask"`` fits each on a worker of a dask cluster
+        (``client``), every worker with its own R, started once when the worker joins (see
+        "On a dask cluster" below). The results are the same.
+    client
+        With ``backend="dask"``: a ``dask.distributed.Client``, or a scheduler's address
+        (``"tcp://host:8786"``; :class:`ConnectionError` when it does not answer within 10
+        s); ``None`` uses the running client, or else starts a temporary ``LocalCluster``
+        of one single-threaded worker process per core, closed at the end.
     progress
-        With ``celltype_key``: a progress bar over the cell types (tqdm).
+        With ``celltype_key``: a progress bar over the cell types (tqdm); on a cluster
+        whose matrix is a dask array, one over its blocks first.
     key_added
         The ``adata.uns`` key written (replaced when present).
     copy
@@ -192,8 +209,9 @@ def de(
     _check_anndata(adata)
     check_key(key_added)
     run = _method_function(method, options)
+    fit_cell_types = _cell_type_backend(backend, client, celltype_key)
     if celltype_key is not None:
-        entry = per_cell_type(
+        entry = fit_cell_types(
             adata,
             run=run,
             groupby=groupby,
@@ -208,6 +226,7 @@ def de(
             adjust=adjust,
             progress=progress,
             options=options,
+            **({"client": client} if backend == "dask" else {}),
         )
         adata = adata.copy() if copy else adata
         adata.uns[key_added] = entry
@@ -263,6 +282,28 @@ def _method_function(method, options: dict[str, Any]) -> Callable:
     return {"edger": de.edger.run_edger, "deseq2": de.deseq2.run_deseq2}.get(
         method, de.limma.run_limma
     )
+
+
+def _cell_type_backend(backend, client, celltype_key) -> Callable:
+    """The function fitting every cell type for ``backend`` (after checking ``backend`` and
+    ``client``); ImportError naming the extra to install when dask is missing."""
+    if backend not in BACKENDS:
+        msg = f"backend must be one of {list(BACKENDS)}, not {backend!r}"
+        raise ValueError(msg)
+    if backend == "serial":
+        if client is not None:
+            msg = "client= is the dask cluster of backend='dask'; add backend='dask' (or drop client=)"
+            raise ValueError(msg)
+        return per_cell_type
+    if celltype_key is None:
+        msg = (
+            "backend='dask' fits each cell type on a dask worker: it needs celltype_key= (one "
+            "fit runs here; a dask X is summed by dask's current scheduler without it)"
+        )
+        raise ValueError(msg)
+    from . import _dask
+
+    return _dask.per_cell_type
 
 
 def _method_params(method, meta: dict[str, Any]) -> dict[str, Any]:

@@ -196,3 +196,66 @@ def test_cli_takes_a_spline_term_as_coef(tmp_path):
     ours = db.run_limma(expr, samples=samples, design="~ ns(time, df = 2)", coef="ns(time, df = 2)")
     assert list(ftest.index) == list(ours.ftest.index)
     np.testing.assert_allclose(ftest["F"].to_numpy(), ours.ftest["F"].to_numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# per cell type
+# ---------------------------------------------------------------------------------------
+
+CELLTYPE_KW = {"groupby": "condition", "sample_key": "donor", "celltype_key": "cell_type",
+               "contrast": "stim - ctrl", "progress": False}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cells(airway):
+    from ..test_tl_celltype import simulate
+
+    adata, _ = simulate(airway, n_genes=600)
+    return adata
+
+
+@pytest.mark.parametrize("key", ["cell_type", "donor", "condition"])
+def test_a_label_with_nul_is_refused_not_dropped(cells, key):
+    """R strings stop at NUL: 'T\\x00x' would reach R as 'T' (a cell type with '0 samples')."""
+    adata = cells.copy()
+    first = str(adata.obs[key].iloc[0])
+    adata.obs[key] = adata.obs[key].astype(str).replace({first: first + "\x00x"})
+    with pytest.raises(
+        ValueError,
+        match=rf"obs\['{key}'\] label '{first}\\x00x' contains the control character '\\x00'",
+    ):
+        db.tl.de(adata, **CELLTYPE_KW)
+    assert "degbridge" not in adata.uns
+
+
+def test_backed_anndata_per_cell_type_equals_in_memory(cells, tmp_path):
+    import anndata as ad
+
+    path = tmp_path / "cells.h5ad"
+    cells.write_h5ad(path)
+    memory = cells.copy()
+    with pytest.warns(DataWarning, match="cell types skipped"):
+        db.tl.de(memory, **CELLTYPE_KW)
+    backed = ad.read_h5ad(path, backed="r")
+    try:
+        with pytest.warns(DataWarning, match="cell types skipped"):
+            db.tl.de(backed, **CELLTYPE_KW)
+        pd.testing.assert_frame_equal(
+            backed.uns["degbridge"]["results"], memory.uns["degbridge"]["results"], check_exact=True
+        )
+        # a value that is not a count, found in the file, is the in-memory error
+        bad = cells.copy()
+        X = bad.X.tolil()
+        X[5, 7] = 0.5
+        bad.X = X.tocsr()
+        bad.write_h5ad(tmp_path / "bad.h5ad")
+        with pytest.raises(ValueError) as in_memory:
+            db.tl.de(bad.copy(), **CELLTYPE_KW)
+        bad_backed = ad.read_h5ad(tmp_path / "bad.h5ad", backed="r")
+        with pytest.raises(ValueError) as streamed:
+            db.tl.de(bad_backed, **CELLTYPE_KW)
+        assert str(streamed.value) == str(in_memory.value)
+        assert "cell" in str(streamed.value) and "= 0.5" in str(streamed.value)
+        bad_backed.file.close()
+    finally:
+        backed.file.close()
