@@ -1,4 +1,5 @@
-"""The ``degbridge`` command: limma, compare, run, report, demo.
+"""The ``degbridge`` command: limma, compare, run, concordance, genesets, celltypes, report,
+demo.
 
 Errors print one line (``degbridge: error: ...``) and exit with status 1 (2 for usage
 errors); ``--debug`` shows the traceback. Every output follows the output contract of
@@ -10,7 +11,9 @@ one degbridge wrote (``--force`` to write into another one; its other files are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import re
 import sys
 import time
@@ -92,6 +95,21 @@ with the genes ranked by the table. GO sets are every gene annotated to a term o
 descendants (org.Hs.eg.db); the table's Ensembl IDs, symbols or Entrez IDs are mapped to
 Entrez IDs. With the expression matrix at hand, camera on the fit (Python: fit.camera) uses
 the sample correlations too.
+""",
+    "celltypes": """examples:
+  # pseudobulk DE per cell type (voom), the cell types fitted one after another here
+  degbridge celltypes cells.h5ad --sample-key donor --celltype-key cell_type \\
+      --groupby condition --contrast "stim - ctrl" -o per_celltype/
+  # on 2 local dask workers, each with its own R; X read lazily, summed by the workers
+  degbridge celltypes cells.zarr --sample-key donor --celltype-key cell_type \\
+      --groupby condition --contrast "stim - ctrl" --workers 2 -o per_celltype/
+  # on an existing dask cluster
+  degbridge celltypes cells.h5ad ... --scheduler tcp://10.0.0.5:8786 -o per_celltype/
+
+CELLS is an .h5ad file or a .zarr store of cells x genes with raw counts (X or --layer). The
+output folder gets results.tsv (one row per gene, cell type and contrast), skipped.tsv (cell
+types not fitted and why), samples.tsv (each pseudobulk sample, used or why not) and
+report.html.
 """,
     "report": """examples:
   degbridge report results/                 # rebuilds results/report.html
@@ -628,6 +646,64 @@ def cmd_genesets(args) -> int:
     return 0
 
 
+def cmd_celltypes(args) -> int:
+    from .io.files import check_results_dir, results_dir
+    from .report.celltypes import calls
+    from .report.html import write_report
+    from .sc import get
+    from .sc.read import cell_store, open_cells
+    from .sc.tl import de
+
+    store, _ = cell_store(args.cells)
+    out = Path(args.output)
+    if out.resolve() == store.resolve() or store.resolve() in out.resolve().parents:
+        raise CLIError(f"the output folder {str(out)!r} is inside the input {str(store)!r}")
+    check_results_dir(out, overwrite=args.force)  # fail before the fits, not after
+    if args.workers is not None and args.workers < 1:
+        raise CLIError(f"--workers must be a positive number of processes, not {args.workers}")
+    on_dask = args.scheduler is not None or args.workers is not None
+    if on_dask:
+        if not args.verbose:  # dask's scheduler, nanny and worker processes log at INFO
+            os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        from .sc._dask import connect
+
+        if not args.verbose:
+            logging.getLogger("distributed").setLevel(logging.ERROR)
+        cluster = connect(args.scheduler, n_workers=args.workers)
+    else:
+        cluster = contextlib.nullcontext()
+    with open_cells(store, lazy=on_dask, layer=args.layer) as adata, cluster as client:
+        _say(args, f"{adata.n_obs:,} cells x {adata.n_vars:,} genes from {store}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegbridgeWarning)
+            de(
+            adata, groupby=args.groupby, contrast=args.contrast, method=args.method,
+            layer=args.layer, sample_key=args.sample_key, celltype_key=args.celltype_key,
+            min_cells=args.min_cells, min_samples=args.min_samples, adjust=args.adjust,
+            backend="dask" if on_dask else "serial", client=client, progress=not args.quiet,
+        )  # fmt: skip
+        for w in caught:  # the skipped cell types are in skipped.tsv here
+            text = str(w.message).replace("adata.uns[key_added]['skipped']", "skipped.tsv")
+            warnings.warn(text, w.category, stacklevel=1)
+        entry = adata.uns["degbridge"]
+    results = get.de_df(adata)
+    with results_dir(out, overwrite=args.force) as tmp:
+        results.to_csv(tmp / "results.tsv", sep="\t", index=False, lineterminator="\n")
+        for part in ("skipped", "samples"):
+            pd.DataFrame(entry[part]).to_csv(
+                tmp / f"{part}.tsv", sep="\t", index=False, lineterminator="\n"
+            )
+        if not args.no_report:
+            write_report(tmp / "report.html", celltypes=entry,
+                         title="degbridge: DE per cell type", subtitle=str(store))  # fmt: skip
+    summary = calls(results, 0.05) if len(results) else None
+    if summary is not None:
+        print(summary.to_string(index=False))
+    _say(args, f"results in {out}/ (results.tsv, skipped.tsv, samples.tsv"
+               + (", report.html)" if not args.no_report else ")"))  # fmt: skip
+    return 0
+
+
 def cmd_report(args) -> int:
     from .handback import load_comparison
     from .io.files import check_not_input
@@ -822,6 +898,55 @@ def _table_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _celltypes_options(p: argparse.ArgumentParser) -> None:
+    from .sc._celltype import ADJUST
+
+    p.add_argument(
+        "cells", metavar="CELLS", help=".h5ad file or .zarr store: cells x genes, raw counts"
+    )
+    p.add_argument(
+        "--sample-key", required=True, help="obs column of the biological sample (donor)"
+    )
+    p.add_argument(
+        "--celltype-key", required=True, help="obs column of the cell type: one fit each"
+    )
+    p.add_argument("--groupby", required=True, help="obs column of the condition compared")
+    p.add_argument(
+        "--contrast", action="append", required=True,
+        help='contrast of groupby levels, e.g. "stim - ctrl" (repeat for several)',
+    )  # fmt: skip
+    p.add_argument(
+        "--method", choices=[*METHODS, *OTHER_METHODS], default="voom",
+        help="voom (default), trend, edger or deseq2 on each cell type's pseudobulk counts",
+    )  # fmt: skip
+    p.add_argument("--layer", help="layer with raw counts (default X)")
+    p.add_argument("--min-cells", type=int, default=10, help="cells a pseudobulk sample needs (10)")
+    p.add_argument(
+        "--min-samples", type=int, default=2,
+        help="samples per condition a cell type needs to be fitted (2)",
+    )  # fmt: skip
+    p.add_argument(
+        "--adjust", choices=ADJUST, default="per_cell_type",
+        help="BH within each cell type (default) or over all of them (global)",
+    )  # fmt: skip
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="fit on the workers of this dask scheduler (tcp://host:8786); each starts its R once",
+    )  # fmt: skip
+    where.add_argument(
+        "--workers", type=int, metavar="N",
+        help="fit on N local dask worker processes (without --scheduler or --workers: one after "
+        "another in this process)",
+    )  # fmt: skip
+    p.add_argument(
+        "-o", "--output", required=True,
+        help="output folder: results.tsv, skipped.tsv, samples.tsv, report.html",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+
+
 def _report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="RESULTS", help="a folder written by compare/run")
     p.add_argument("-o", "--output", help="HTML file (default RESULTS/report.html)")
@@ -857,6 +982,8 @@ COMMANDS = {
                     (_add_design_options, _concordance_options), "cmd_concordance"),
     "genesets": ("gene-set test (limma's cameraPR) on a DE table's ranked statistic",
                  (_table_argument, _genesets_options), "cmd_genesets"),
+    "celltypes": ("pseudobulk DE per cell type of an .h5ad/.zarr, here or on a dask cluster",
+                  (_celltypes_options,), "cmd_celltypes"),
     "report": ("rebuild the HTML report of a results folder", (_report_options,), "cmd_report"),
     "demo": ("the whole path on real data, no arguments needed", (_demo_options,), "cmd_demo"),
 }  # fmt: skip
@@ -912,7 +1039,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _inputs(args) -> list[str]:
     """The files a command reads: no output may be one of them."""
-    names = [getattr(args, key, None) for key in ("matrix", "samples", "table")]
+    names = [getattr(args, key, None) for key in ("matrix", "samples", "table", "cells")]
     return [n for n in names + list(getattr(args, "extra", None) or []) if n is not None]
 
 

@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ),
     (
         "storage and presentation",
-        {"sc.pseudobulk", "sc._blockwise", "sc.storage", "sc._celltype", "handback", "report", "report.html", "pl", "pl._base", "pl.de", "pl.samples", "pl.sets", "pl.comparison", "pl.interactive", "pl._web"},
+        {"sc.pseudobulk", "sc._blockwise", "sc.storage", "sc._celltype", "sc._dask", "sc.read", "handback", "report", "report.html", "report.celltypes", "pl", "pl._base", "pl.de", "pl.samples", "pl.sets", "pl.comparison", "pl.interactive", "pl._web"},
     ),
     (
         "user faces",

@@ -32,6 +32,7 @@ from ..io.files import atomic_write
 from ..pl._base import COLUMNS, TITLE_LEN, gene_labels, literal, quiet_glyphs, without_pyplot
 from ..pl._web import content_security_policy, widget_html
 from ..pl.interactive import comparison_widget, de_widget, mds_widget, page_assets
+from .celltypes import celltype_section
 
 __all__ = ["gene_labels", "write_report"]
 
@@ -245,6 +246,16 @@ def _concordance_section(conc) -> dict:
     }
 
 
+def _celltypes(entry) -> dict:
+    """DE per cell type (:func:`degbridge.report.celltypes.celltype_section`), figures as PNG."""
+    section = celltype_section(entry)
+    section["summary"] = _table(section["summary"])
+    section["skipped"] = _table(section["skipped"])
+    section["figs"] = [{"title": f["title"], "caption": f["caption"], "png": _png(f["fig"])}
+                       for f in section["figs"]]  # fmt: skip
+    return section
+
+
 # ---------------------------------------------------------------------------------------
 # comparison figures
 # ---------------------------------------------------------------------------------------
@@ -421,6 +432,7 @@ def write_report(
     groups=None,
     decide=None,
     concordance=None,
+    celltypes=None,
     title: str = "degbridge report",
     subtitle: str | None = None,
     interactive: bool = True,
@@ -448,6 +460,10 @@ def write_report(
         by sample whose columns can be chosen in the page.
     decide, concordance
         ``decide_tests`` over several contrasts; a ``concordance`` of several methods.
+    celltypes
+        DE per cell type: what ``tl.de(..., celltype_key=)`` stores (``adata.uns[key_added]``):
+        genes called per cell type and contrast, bars and small volcano plots, the cell types
+        skipped with their reasons (:mod:`degbridge.report.celltypes`).
     title, subtitle
         Text at the top of the page.
     interactive
@@ -467,10 +483,10 @@ def write_report(
         msg = "expression= is shown with a DE table: pass table= too"
         raise ValueError(msg)
     comps = list(comparisons or []) + ([comparison] if comparison is not None else [])
-    if table is None and not comps and decide is None and concordance is None:
+    if table is None and not comps and decide is None and concordance is None and celltypes is None:
         msg = (
             "a report needs a DE table (table=), decide_tests (decide=), a concordance "
-            "(concordance=) or a comparison (comparison=)"
+            "(concordance=), DE per cell type (celltypes=) or a comparison (comparison=)"
         )
         raise ValueError(msg)
     with matplotlib.rc_context({"text.usetex": False}), without_pyplot():
@@ -484,6 +500,7 @@ def write_report(
         )
         decide_s = _decide_section(decide) if decide is not None else None
         conc_s = _concordance_section(concordance) if concordance is not None else None
+        cells_s = _celltypes(celltypes) if celltypes is not None else None
         sections = [_comparison_section(res, table, interactive=interactive) for res in comps]
     widgets = [de["widget"] if de else None, samples_s["widget"] if samples_s else None]
     widgets += [c["widget"] for c in sections]
@@ -527,6 +544,7 @@ def write_report(
             samples=samples_s,
             decide=decide_s,
             concordance=conc_s,
+            celltypes=cells_s,
             comparisons=sections,
             versions=versions_table,
         )

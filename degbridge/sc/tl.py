@@ -301,9 +301,9 @@ def _cell_type_backend(backend, client, celltype_key) -> Callable:
             "fit runs here; a dask X is summed by dask's current scheduler without it)"
         )
         raise ValueError(msg)
-    from . import _dask
+    from ._dask import per_cell_type as on_dask
 
-    return _dask.per_cell_type
+    return on_dask
 
 
 def _method_params(method, meta: dict[str, Any]) -> dict[str, Any]:
