@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,21 @@ def test_cli_block(tmp_path, airway):
         out = subprocess.run(line, shell=True, cwd=work, capture_output=True, text=True, env=env)
         assert out.returncode == 0, f"{line}\n{out.stderr[-3000:]}"
     assert (work / "results" / "report.html").exists()
+
+
+def test_celltypes_cli_block(tmp_path):
+    """``degbridge celltypes`` on the cells.h5ad the dask block writes, on 2 local workers."""
+    (code,) = [c for kind, c in BLOCKS if kind == "python" and "read_elem_lazy" in c]
+    (block,) = [c for kind, c in BLOCKS if kind == "bash" and "degbridge celltypes" in c]
+    work = _workdir(tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(block, shell=True, cwd=work, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, f"{block}\n{out.stderr[-3000:]}"
+    results = pd.read_csv(work / "per_type" / "results.tsv", sep="\t")
+    assert set(results["cell_type"]) == {"B", "NK", "T"}
+    assert "rare" in (work / "per_type" / "skipped.tsv").read_text()
 
 
 def test_make_block_is_the_ci_entry_point():
