@@ -29,7 +29,15 @@ SCRIPTS = (
     ("deseq2", "bench_deseq2.py", "issue 15: run_deseq2/run_edger vs Rscript; PyDESeq2"),
     ("annotation", "bench_annotation.py", "issue 13: gene annotation vs native Rscript"),
     ("audit", "bench_audit.py", "issue 13: the leakage audit's share of a comparison"),
+    ("dask", "bench_dask.py", "issue 24: per-cell-type DE on 2 dask workers vs serial; cost model"),
+    (
+        "report",
+        "bench_report.py",
+        "issue 25: the interactive report vs the static one (needs chromium)",
+    ),
 )
+#: what ``--quick`` passes to a script without a ``--quick`` of its own
+QUICK_ARGS = {"report": ["--loads", "2", "--selections", "2"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, script, what in chosen:
         print(f"\n===== {script}: {what}", flush=True)
         started = time.perf_counter()
-        cmd = [sys.executable, str(HERE / script), *(["--quick"] if args.quick else [])]
+        quick = QUICK_ARGS.get(name, ["--quick"]) if args.quick else []
+        cmd = [sys.executable, str(HERE / script), *quick]
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
             lines = []
             for line in proc.stdout:
