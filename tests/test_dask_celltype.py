@@ -310,6 +310,21 @@ def test_an_unreachable_scheduler_is_one_clear_error(cells, monkeypatch):
         tl.de(adata, backend="dask", client="tcp://127.0.0.1:1", **{**KW, "min_samples": 0})
 
 
+def test_an_unaligned_array_crosses_into_r():
+    """An array unpickled on a worker may sit at an odd address; rpy2 takes only aligned
+    buffers, so such a matrix is copied (its values and layout unchanged)."""
+    from degbridge import r
+
+    raw = np.frombuffer(bytearray(8 * 6 + 1), dtype="f8", offset=1, count=6)
+    a = raw.reshape(3, 2, order="F")
+    a[:] = [[1.5, -2.0], [np.nan, 4.25], [5.0, 6.0]]
+    assert not a.flags.aligned and a.flags.f_contiguous
+    vec = r.float_matrix(a)
+    assert list(vec.do_slot("dim")) == [3, 2]
+    values = np.asarray(vec)
+    np.testing.assert_array_equal(values.reshape(3, 2, order="F"), a)
+
+
 def test_backend_arguments(cells):
     with pytest.raises(ValueError, match=r"backend must be one of \['serial', 'dask'\], not 'spark'"):  # fmt: skip
         tl.de(cells, backend="spark", **KW)

@@ -174,6 +174,38 @@ def test_several_cell_types_in_one_pass_equal_each_pseudobulk(tmp_path):
         _same(spec.build(sums_ct), mem)
 
 
+@pytest.mark.parametrize("n_types", [7, 8])
+def test_more_pseudobulk_samples_than_a_small_integer_holds(n_types):
+    """7 x 20 = 140 and 8 x 20 = 160 samples in one pass: past int8's 127 (the codes of the
+    cells must widen, not wrap around or overflow)."""
+    n = 4000
+    donors = [f"d{(i // n_types) % 20:02d}" for i in range(n)]
+    obs = pd.DataFrame(
+        {
+            "cell_type": [f"t{i % n_types}" for i in range(n)],
+            "donor": donors,
+            "condition": np.where(np.array(donors) < "d10", "ctrl", "stim"),
+        },
+        index=[f"c{i}" for i in range(n)],
+    )
+    rng = np.random.default_rng(1)
+    X = sp.random(
+        n, 40, density=0.3, format="csr", random_state=1,
+        data_rvs=lambda k: rng.integers(1, 9, size=k),
+    ).astype(np.float32)  # fmt: skip
+    cells = ad.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f"G{j}" for j in range(40)]))
+    lazy = ad.AnnData(X=da.from_array(X, chunks=(900, -1)), obs=obs, var=cells.var)
+    subsets = {f"t{k}": np.arange(k, n, n_types) for k in range(n_types)}
+    kw = {"sample_key": "donor", "groupby": "condition", "min_cells": 5}
+    pbs = Pseudobulks(lazy, subsets, layer=None, **kw)
+    assert pbs.bounds[-1] == 20 * n_types
+    graph = pbs.lazy()
+    problems, sums = dask.compute(graph.problems, graph.sums)
+    assert graph.problem(problems) is None
+    for (ct, cells_ct), sums_ct in zip(subsets.items(), sums):
+        _same(pbs.specs[ct].build(sums_ct), pseudobulk(cells[cells_ct], **kw))
+
+
 def _with_bad_values(cells, fmt):
     """Non-counts in several blocks: a negative value early, a NaN (the most serious kind) in
     two later places, a fraction near the end."""

@@ -51,7 +51,8 @@ def float_matrix(values: np.ndarray, *, has_nan: bool | None = None):
     if a.ndim != 2:
         msg = f"expected a 2-D matrix, got {a.ndim}-D"
         raise ValueError(msg)
-    if a.flags.f_contiguous and a.size:
+    # rpy2 reads only aligned buffers (an array unpickled on a dask worker may not be).
+    if a.flags.f_contiguous and a.flags.aligned and a.size:
         vec = ri.FloatSexpVector.from_memoryview(memoryview(a.T.reshape(-1)))
     else:
         vec = ri.baseenv["numeric"](a.size)

@@ -643,7 +643,7 @@ class Pseudobulks:
         self.bounds = [0, *np.cumsum([s.n_groups for s in specs.values()]).tolist()]
         self.codes = np.full(adata.n_obs, -1, dtype=_small_int(self.bounds[-1]))
         for (cells, spec), offset in zip(zip(subsets.values(), specs.values()), self.bounds):
-            self.codes[cells] = spec.codes + offset
+            self.codes[cells] = spec.codes.astype(self.codes.dtype) + offset
         self.specs = {name: spec.light() for name, spec in specs.items()}
 
     def lazy(self) -> LazyPass:
