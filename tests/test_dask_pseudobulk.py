@@ -29,6 +29,8 @@ from degbridge import pseudobulk
 from degbridge.sc._blockwise import combine_problems, is_dask_array
 from degbridge.sc.pseudobulk import Pseudobulks
 
+from .test_pseudobulk_backed import _closed_form
+
 FORMATS = ["csr", "csc", "dense"]
 
 
@@ -80,19 +82,6 @@ def _lazy(adata, path, fmt, layer=None):
     if layer is None:
         return ad.AnnData(X=matrix, obs=obs, var=var)
     return ad.AnnData(obs=obs, var=var, layers={layer: matrix})
-
-
-def _closed_form(adata, keys):
-    X = adata.X
-    dense = pd.DataFrame(
-        X.toarray() if sp.issparse(X) else np.asarray(X),
-        index=adata.obs_names,
-        columns=adata.var_names,
-    ).astype(np.float64)
-    ref = dense.groupby([adata.obs[k].astype(str) for k in keys]).sum()
-    if len(keys) > 1:
-        ref.index = ["_".join(i) for i in ref.index]
-    return ref
 
 
 def _same(pb, mem):
