@@ -677,11 +677,12 @@ def cmd_celltypes(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegbridgeWarning)
             de(
-            adata, groupby=args.groupby, contrast=args.contrast, method=args.method,
-            layer=args.layer, sample_key=args.sample_key, celltype_key=args.celltype_key,
-            min_cells=args.min_cells, min_samples=args.min_samples, adjust=args.adjust,
-            backend="dask" if on_dask else "serial", client=client, progress=not args.quiet,
-        )  # fmt: skip
+                adata, groupby=args.groupby, contrast=args.contrast, method=args.method,
+                layer=args.layer, sample_key=args.sample_key, celltype_key=args.celltype_key,
+                min_cells=args.min_cells, min_samples=args.min_samples, adjust=args.adjust,
+                backend="dask" if on_dask else "serial", client=client,
+                progress=not args.quiet,
+            )  # fmt: skip
         for w in caught:  # the skipped cell types are in skipped.tsv here
             text = str(w.message).replace("adata.uns[key_added]['skipped']", "skipped.tsv")
             warnings.warn(text, w.category, stacklevel=1)
