@@ -294,8 +294,13 @@ def _check_per_cell_type(
         msg = f"obs columns {missing} have missing values; every cell needs a cell type, sample and condition"
         raise ValueError(msg)
     for key in keys.values():  # R strings stop at NUL: a label must reach R whole
-        for label in pd.unique(adata.obs[key].astype(str)):
-            check_label(label, f"obs[{key!r}] label")
+        column = adata.obs[key]
+        if isinstance(column.dtype, pd.CategoricalDtype):  # its used categories: no per-cell text
+            values = column.cat.remove_unused_categories().cat.categories
+        else:
+            values = pd.unique(column)
+        for label in values:
+            check_label(str(label), f"obs[{key!r}] label")
     levels = sorted(adata.obs[groupby].astype(str).unique())
     if len(levels) < 2:
         msg = f"groupby={groupby!r} has a single level {levels}: a comparison needs two"

@@ -214,12 +214,15 @@ def cells(airway):
     return adata
 
 
+@pytest.mark.parametrize("categorical", [False, True])
 @pytest.mark.parametrize("key", ["cell_type", "donor", "condition"])
-def test_a_label_with_nul_is_refused_not_dropped(cells, key):
+def test_a_label_with_nul_is_refused_not_dropped(cells, key, categorical):
     """R strings stop at NUL: 'T\\x00x' would reach R as 'T' (a cell type with '0 samples')."""
     adata = cells.copy()
     first = str(adata.obs[key].iloc[0])
     adata.obs[key] = adata.obs[key].astype(str).replace({first: first + "\x00x"})
+    if categorical:
+        adata.obs[key] = adata.obs[key].astype("category")
     with pytest.raises(
         ValueError,
         match=rf"obs\['{key}'\] label '{first}\\x00x' contains the control character '\\x00'",
