@@ -3,9 +3,9 @@
 :func:`pseudobulk` sums with a sparse indicator product over blocks of cells (the cell matrix
 is never densified or copied); an AnnData opened with ``backed="r"`` is streamed from its file
 in blocks (:class:`_BackedMatrix`), a dask array is summed block by block by dask
-(:class:`_DaskMatrix`; :class:`Pseudobulks`: several cell types in one pass). Every value is checked to be a raw count on the way, and
-the first offending cell and gene are named. Results of the DE methods are stored by
-:mod:`degbridge.sc.storage`.
+(:class:`_DaskMatrix`; :class:`Pseudobulks`: several cell types in one pass). Every value is
+checked to be a raw count on the way, and the first offending cell and gene are named.
+Results of the DE methods are stored by :mod:`degbridge.sc.storage`.
 """
 
 from __future__ import annotations
