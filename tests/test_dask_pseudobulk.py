@@ -26,7 +26,7 @@ from anndata.experimental import read_elem_lazy
 from anndata.io import read_elem
 
 from degbridge import pseudobulk
-from degbridge.sc._blockwise import combine_problems, is_dask_array
+from degbridge.sc._blockwise import combine_problems, is_dask_array, lazy_group_sums
 from degbridge.sc.pseudobulk import Pseudobulks
 
 from .test_pseudobulk_backed import _closed_form
@@ -268,3 +268,54 @@ def test_on_a_distributed_cluster_the_workers_sum_the_blocks(tmp_path):
     passes = [t for t, name in zip(stream.data, names) if name.startswith("block_pass")]
     assert len(passes) == lazy.X.numblocks[0]  # one task per block, run by the workers
     assert {t["worker"] for t in passes} <= workers
+
+
+@pytest.mark.parametrize("suffix", [".h5ad", ".zarr"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_open_cells_reads_blocks_along_the_stored_axis(tmp_path, monkeypatch, suffix, fmt):
+    """sc.read.open_cells (the celltypes command's reader): blocks of about BLOCK_VALUES
+    stored values, of cells for CSR and dense, of genes for CSC (anndata reads a sparse matrix
+    lazily only along its major axis); the pseudobulk equals the in-memory one."""
+    from degbridge.sc import read
+
+    cells = _cells(n_cells=3000, fmt=fmt)
+    path = tmp_path / f"cells{suffix}"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Writing zarr v2", UserWarning)  # anndata's note
+        cells.write_h5ad(path) if suffix == ".h5ad" else cells.write_zarr(path)
+    monkeypatch.setattr(read, "BLOCK_VALUES", 5_000)
+    stored = cells.X.nnz if sp.issparse(cells.X) else cells.n_obs * cells.n_vars
+    with read.open_cells(path, lazy=True) as lazy:
+        assert is_dask_array(lazy.X)
+        rows, cols = lazy.X.numblocks
+        if fmt == "csc":  # 90 genes, ~4,000 values a block of 10 genes
+            assert rows == 1 and cols > 1
+            assert max(lazy.X.chunks[1]) * stored / cells.n_vars <= 5_000
+        else:
+            assert cols == 1 and rows > 1
+            assert max(lazy.X.chunks[0]) * stored / cells.n_obs <= 5_000
+        kw = {"sample_key": "donor", "groupby": "condition", "min_cells": 5}
+        _same(pseudobulk(lazy, **kw), pseudobulk(cells, **kw))
+
+
+def _arrays_of_size(node, size: int) -> int:
+    """How many numpy arrays of ``size`` elements a graph (its tasks' arguments) holds."""
+    if isinstance(node, np.ndarray):
+        return int(node.size == size)
+    if isinstance(node, list | tuple):
+        return sum(_arrays_of_size(n, size) for n in node)
+    if isinstance(node, dict):
+        return sum(_arrays_of_size(n, size) for n in node.values())
+    parts = [getattr(node, a) for a in ("args", "kwargs", "value") if hasattr(node, a)]
+    return sum(_arrays_of_size(p, size) for p in parts if not callable(p))
+
+
+def test_blocks_of_genes_share_one_copy_of_the_codes():
+    """With several blocks of genes (CSC) every block holds every cell: the cells' codes are
+    one node of the graph that each block's task reads, not a copy per block."""
+    cells = _cells(n_cells=2000, fmt="csc")
+    lazy = da.from_array(cells.X, chunks=(-1, 10))
+    codes = np.zeros(cells.n_obs, dtype=np.int64)
+    graph = dict(lazy_group_sums(lazy, codes, [0, 1]).sums[0].__dask_graph__())
+    assert lazy.numblocks == (1, 9)
+    assert _arrays_of_size(graph, 2000) == 1

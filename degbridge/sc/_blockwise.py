@@ -265,9 +265,11 @@ def lazy_group_sums(
     # graph only for those
     present = []
     block_codes = []
+    shared = len(cols) > 2  # several blocks of genes read the same cells' codes
     for i in range(len(rows) - 1):
         part = None if codes is None else np.asarray(codes[rows[i] : rows[i + 1]])
-        block_codes.append(part)
+        # in the graph once, not once per block of genes (CSC: each block holds every cell)
+        block_codes.append(delayed(part) if shared and part is not None else part)
         if part is None or not n_ranges:
             present.append({})
             continue

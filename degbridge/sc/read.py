@@ -44,8 +44,9 @@ def open_cells(path: str | os.PathLike, *, lazy: bool, layer: str | None = None)
     """The AnnData of the cells in ``path``, open while the block runs.
 
     ``lazy``: the matrix (``X``, or ``layer`` when given) is a dask array of blocks of cells
-    (about :data:`BLOCK_VALUES` stored values each), obs and var in memory, other layers and
-    ``obsm`` left in the file; a dask cluster's workers read their blocks themselves. Without
+    (of genes for CSC; about :data:`BLOCK_VALUES` stored values each), obs and var in memory,
+    other layers and ``obsm`` left in the file; a dask cluster's workers read their blocks
+    themselves. Without
     ``lazy``: an ``.h5ad`` is opened backed (``X`` streamed from the file; layers read into
     memory, as anndata does), a ``.zarr`` store is read into memory.
     """
@@ -105,16 +106,22 @@ def _lazy_anndata(root, path: Path, layer: str | None):
             raise ValueError(msg)
         node = layers[layer]
     obs, var = read_elem(root["obs"]), read_elem(root["var"])
-    matrix = read_elem_lazy(node, chunks=(_rows_per_block(node, len(obs), len(var)), -1))
+    matrix = read_elem_lazy(node, chunks=_block_shape(node, len(obs), len(var)))
     if layer is None:
         return ad.AnnData(X=matrix, obs=obs, var=var)
     return ad.AnnData(obs=obs, var=var, layers={layer: matrix})
 
 
-def _rows_per_block(node, n_obs: int, n_vars: int) -> int:
-    """Cells per block: about :data:`BLOCK_VALUES` stored values (or entries, dense)."""
+def _block_shape(node, n_obs: int, n_vars: int) -> tuple[int, int]:
+    """Blocks of about :data:`BLOCK_VALUES` stored values (or entries, dense): blocks of cells,
+    or of genes for a CSC matrix (anndata reads sparse matrices lazily only along their
+    major axis; each block of genes then holds every cell)."""
+    attrs = getattr(node, "attrs", {})
+    csc = str(attrs.get("encoding-type", "")) == "csc_matrix"
     stored = n_obs * n_vars
     if "indptr" in getattr(node, "keys", dict)():  # sparse: data, indices, indptr
         stored = int(node["data"].shape[0])
-    per_cell = max(stored / max(n_obs, 1), 1.0)
-    return int(max(1, min(n_obs, BLOCK_VALUES // per_cell)))
+    major = n_vars if csc else n_obs
+    per_line = max(stored / max(major, 1), 1.0)
+    lines = int(max(1, min(major, BLOCK_VALUES // per_line)))
+    return (-1, lines) if csc else (lines, -1)
