@@ -284,7 +284,7 @@ def test_open_cells_reads_blocks_along_the_stored_axis(tmp_path, monkeypatch, su
     with read.open_cells(path, lazy=True) as lazy:
         assert is_dask_array(lazy.X)
         rows, cols = lazy.X.numblocks
-        if fmt == "csc":  # 90 genes, ~4,000 values a block of 10 genes
+        if fmt == "csc":  # 450 stored values a gene: blocks of 11 genes
             assert rows == 1 and cols > 1
             assert max(lazy.X.chunks[1]) * stored / cells.n_vars <= 5_000
         else:

@@ -46,9 +46,8 @@ def open_cells(path: str | os.PathLike, *, lazy: bool, layer: str | None = None)
     ``lazy``: the matrix (``X``, or ``layer`` when given) is a dask array of blocks of cells
     (of genes for CSC; about :data:`BLOCK_VALUES` stored values each), obs and var in memory,
     other layers and ``obsm`` left in the file; a dask cluster's workers read their blocks
-    themselves. Without
-    ``lazy``: an ``.h5ad`` is opened backed (``X`` streamed from the file; layers read into
-    memory, as anndata does), a ``.zarr`` store is read into memory.
+    themselves. Without ``lazy``: an ``.h5ad`` is opened backed (``X`` streamed from the file;
+    layers read into memory, as anndata does), a ``.zarr`` store is read into memory.
     """
     import anndata as ad
 
